@@ -76,6 +76,9 @@ class TrajectoryWriter:
         Floating type of positions, velocities and forces.
     overwrite : bool
         Replace an existing file instead of refusing.
+    expected_frames : int, optional
+        Final frame count when known (conversions): caps the chunk length so that a
+        short trajectory does not occupy whole 512 KiB chunks.
 
     Examples
     --------
@@ -87,7 +90,8 @@ class TrajectoryWriter:
                  *, timestep_fs: float | None = None, store_velocities: bool = False,
                  store_forces: bool = False, store_stress: bool = False,
                  metadata: dict | None = None, flush_every: int = 1,
-                 precision: Literal["float64", "float32"] = "float64", overwrite: bool = False):
+                 precision: Literal["float64", "float32"] = "float64", overwrite: bool = False,
+                 expected_frames: int | None = None):
         from ase.data import atomic_masses, atomic_numbers
 
         self.path = Path(path)
@@ -103,7 +107,7 @@ class TrajectoryWriter:
             raise UserInputError(f"flush_every must be >= 1, got {flush_every}")
         _check_target(self.path, overwrite)
         self.timestep_fs, self.flush_every, self._n = timestep_fs, int(flush_every), 0
-        self._dtype = np.dtype(precision)
+        self._dtype, self._max_chunk = np.dtype(precision), max(1, int(expected_frames or 4096))
         self._file = h5py.File(self.path, "w", libver="latest")
         try:
             self._create_layout(numbers, masses, metadata or {})
@@ -147,7 +151,7 @@ class TrajectoryWriter:
     def _series(self, name: str, shape: tuple[int, ...], dtype, unit: str) -> None:
         group = self._file.create_group(name)
         frame_bytes = math.prod(shape) * np.dtype(dtype).itemsize
-        chunk = int(np.clip(_CHUNK_BYTES // frame_bytes, 1, 4096))
+        chunk = int(np.clip(_CHUNK_BYTES // frame_bytes, 1, min(4096, self._max_chunk)))
         ds = group.create_dataset("value", shape=(0, *shape), maxshape=(None, *shape),
                                   dtype=dtype, chunks=(chunk, *shape), fillvalue=np.nan)
         ds.attrs["unit"] = unit
@@ -444,7 +448,7 @@ def convert_trajectory(src: Trajectory, dst_path: str | Path, *,
         with TrajectoryWriter(tmp, src.symbols, src.masses, timestep_fs=info.timestep_fs,
                               store_velocities=info.has_velocities, store_forces=info.has_forces,
                               store_stress=has_stress, metadata=meta, flush_every=chunk,
-                              precision=precision, overwrite=True) as writer:
+                              precision=precision, overwrite=True, expected_frames=n) as writer:
             for a in range(0, n, chunk):
                 b = min(n, a + chunk)
                 _copy_frames(src, writer, a, b, per_frame)
