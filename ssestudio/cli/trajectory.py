@@ -12,9 +12,10 @@ from ssestudio.cli.common import add_json_arg, add_workspace_arg, open_workspace
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    imp = sub.add_parser("import", help="copy a trajectory into the workspace (native HDF5)",
-                         description="Convert a trajectory (several files = consecutive "
-                                     "segments) to the native format and register it.")
+    imp = sub.add_parser("import", help="copy a trajectory into the workspace and register it",
+                         description="Copy trajectory file(s) (several files = consecutive "
+                                     "segments) into the workspace and register them in their "
+                                     "own format; `convert` writes the native format.")
     imp.add_argument("paths", nargs="+", type=Path, help="trajectory file(s), in time order")
     imp.add_argument("--name", default=None, help="name in the workspace (default: file name)")
     _add_read_args(imp)
