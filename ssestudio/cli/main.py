@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "workspace": ("ssestudio.cli.workspace", "create or inspect a workspace"),
     "trajectory": ("ssestudio.cli.trajectory", "import, list, inspect and convert trajectories"),
     "jobs": ("ssestudio.cli.jobs", "list, follow and cancel background jobs"),
+    "md": ("ssestudio.cli.md", "run molecular dynamics as a background job (live trajectory)"),
 }
 
 

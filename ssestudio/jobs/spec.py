@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ssestudio.workspace import Workspace
 
 #: Modules whose import registers the built-in job kinds (later: MD, training, labelling).
-BUILTIN_JOB_MODULES: tuple[str, ...] = ("ssestudio.jobs.builtin",)
+BUILTIN_JOB_MODULES: tuple[str, ...] = ("ssestudio.jobs.builtin", "ssestudio.jobs.md")
 
 _REGISTRY: dict[str, type["JobSpec"]] = {}
 S = TypeVar("S", bound=type["JobSpec"])

@@ -1,0 +1,130 @@
+"""``ssestudio md``: run molecular dynamics as a background job and follow it.
+
+The job writes a native trajectory registered in the workspace from its first frame,
+so the browser app can show it while it grows. Without ``--detach`` the command waits,
+printing progress (Ctrl-C cancels the job, keeping the frames written so far).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from ssestudio.cli.common import (add_json_arg, add_workspace_arg, fail, open_workspace,
+                                  print_json)
+
+#: Keys of the job result printed by ``--json`` (with ``job_id`` and ``status``).
+RESULT_KEYS = ("trajectory", "trajectory_id", "path", "n_frames", "n_atoms", "n_steps_done",
+               "atom_steps_per_s", "mean_T_K", "std_T_K", "wall_s", "seed")
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--structure", required=True,
+                        help="workspace structure name/id, or a structure file ASE reads")
+    parser.add_argument("--calculator", default="emt",
+                        help="calculator name (emt, lj, sevenn, chgnet) or module.path:Class")
+    parser.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                        help="calculator option, repeatable; VALUE is parsed as JSON when it "
+                             "can be (e.g. -o model=7net-l3i5 -o num_threads=2)")
+    parser.add_argument("--temperature-K", type=float, default=300.0, help="K (default 300)")
+    parser.add_argument("--timestep-fs", type=float, default=1.0, help="fs (default 1)")
+    parser.add_argument("--steps", type=int, default=1000, help="MD steps (default 1000)")
+    parser.add_argument("--write-interval", type=int, default=10,
+                        help="steps between written frames (default 10)")
+    parser.add_argument("--ensemble", default="nvt-langevin", choices=_ensembles(),
+                        help="integrator (default nvt-langevin)")
+    parser.add_argument("--friction-per-fs", type=float, default=0.01,
+                        help="Langevin friction, 1/fs (default 0.01)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: drawn)")
+    parser.add_argument("--supercell", type=int, nargs=3, default=(1, 1, 1),
+                        metavar=("NA", "NB", "NC"), help="repeat the cell (default 1 1 1)")
+    parser.add_argument("--name", default=None, help="trajectory name (default md-<formula>-<T>K)")
+    parser.add_argument("--detach", action="store_true",
+                        help="submit and print the job id without waiting")
+    add_workspace_arg(parser)
+    add_json_arg(parser)
+
+
+def _ensembles() -> tuple[str, ...]:
+    from ssestudio.md.integrators import available_ensembles
+
+    return available_ensembles()
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"error: calculator option {pair!r} must look like KEY=VALUE")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def build_spec(args: argparse.Namespace):
+    """The :class:`~ssestudio.jobs.md.MDSpec` described by the parsed arguments."""
+    from ssestudio.jobs.md import MDSpec
+
+    return MDSpec(structure=args.structure, calculator=args.calculator,
+                  calculator_options=_parse_options(args.option),
+                  temperature_K=args.temperature_K, timestep_fs=args.timestep_fs,
+                  n_steps=args.steps, write_interval=args.write_interval, ensemble=args.ensemble,
+                  friction_per_fs=args.friction_per_fs, seed=args.seed,
+                  supercell=tuple(args.supercell), name=args.name)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ssestudio.jobs import JobManager
+
+    spec = build_spec(args)
+    manager = JobManager(open_workspace(args))
+    try:
+        job_id = manager.submit(spec)
+        if args.detach:
+            print_json({"job_id": job_id}) if args.json else print(
+                f"submitted md job {job_id}; follow it with: ssestudio jobs wait {job_id}")
+            return 0
+        try:
+            rec = _follow(manager, job_id, quiet=args.json)
+        except KeyboardInterrupt:
+            manager.cancel(job_id)
+            rec = manager.wait(job_id, timeout=30)
+            print(f"job {job_id} {rec.status}: {rec.message}; frames written so far are kept "
+                  "(see the job log)", flush=True)
+            return 130
+        return _report(rec, as_json=args.json)
+    finally:
+        manager.close()
+
+
+def _follow(manager, job_id: int, *, quiet: bool, poll_s: float = 0.2):
+    """Wait for the job, printing a progress line when its message changes (unless quiet)."""
+    manager.start()
+    last, last_print = None, 0.0
+    while not (rec := manager.get(job_id)).done:
+        line = f"job {job_id} {rec.status}: {100 * (rec.progress or 0):5.1f}% {rec.message}" + (
+            f", ETA {rec.eta_s:.0f} s" if rec.eta_s is not None else "")
+        if not quiet and line != last and time.monotonic() - last_print >= 1.0:
+            print(line, flush=True)
+            last, last_print = line, time.monotonic()
+        time.sleep(poll_s)
+    return rec
+
+
+def _report(rec, *, as_json: bool) -> int:
+    result = rec.result or {}
+    if as_json:
+        print_json({"job_id": rec.id, "status": str(rec.status), "message": rec.message,
+                    **{k: result.get(k) for k in RESULT_KEYS}})
+    elif rec.status == "succeeded":
+        print(f"trajectory {result['trajectory']!r} (id {result['trajectory_id']}): "
+              f"{result['n_frames']} frames, {result['atom_steps_per_s']:,.0f} atom-steps/s, "
+              f"<T> = {result['mean_T_K']:.1f} K, {result['wall_s']:.1f} s")
+    if rec.status != "succeeded":
+        return fail(f"md job {rec.id} {rec.status}: {rec.message}"
+                    + (f"\n{rec.error}" if rec.error and not as_json else ""), 1)
+    return 0
