@@ -1,0 +1,1 @@
+"""Browser UI (Panel). The only package that imports panel, param or bokeh."""
