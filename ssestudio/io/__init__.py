@@ -18,12 +18,8 @@ from ssestudio.io.registry import (
     open_trajectory,
     register_reader,
 )
-from ssestudio.io.native import (
-    NativeTrajectory,
-    TrajectoryWriter,
-    convert_trajectory,
-    write_trajectory,
-)
+from ssestudio.io.convert import convert_trajectory, write_trajectory
+from ssestudio.io.native import NativeTrajectory, TrajectoryWriter
 from ssestudio.io.unwrap import Unwrapper, unwrap_positions, wrap_positions
 
 __all__ = [

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import importlib
 import json
@@ -39,7 +40,7 @@ S = TypeVar("S", bound=type["JobSpec"])
 
 
 @dataclasses.dataclass(frozen=True)
-class JobSpec:
+class JobSpec(abc.ABC):
     """Base class of job specs (subclasses are frozen dataclasses registered by kind)."""
 
     kind: ClassVar[str] = ""
@@ -53,9 +54,9 @@ class JobSpec:
     def preflight(self, workspace: "Workspace") -> None:
         """Checks needing the environment (files exist, ...), run once at submit time."""
 
+    @abc.abstractmethod
     def run(self, ctx: "JobContext") -> dict:
         """Do the work; return a JSON-serialisable result dict."""
-        raise NotImplementedError(f"{type(self).__name__} must implement run(ctx)")
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind", "module", "params"}``, JSON-serialisable (tuples become lists)."""

@@ -67,7 +67,8 @@ def test_specs_from_main_are_refused():
     @register_job("test-main")
     @dataclasses.dataclass(frozen=True)
     class InMain(JobSpec):
-        pass
+        def run(self, ctx):
+            return {}
 
     InMain.__module__ = "__main__"
     with pytest.raises(UserInputError, match="__main__"):

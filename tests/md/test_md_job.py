@@ -122,7 +122,7 @@ def _wait_for(predicate, timeout_s, what):
 
 
 def test_live_follow_then_cancel_keeps_frames(ws, make_manager, cu_file):
-    manager = make_manager()
+    manager = make_manager(cancel_grace_s=10.0, kill_grace_s=2.0)
     spec = MDSpec(structure=str(cu_file), supercell=(2, 2, 2), n_steps=10_000_000,
                   write_interval=2, timestep_fs=2.0, seed=5, name="live")
     job_id = manager.submit(spec)

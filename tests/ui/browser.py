@@ -108,3 +108,18 @@ def wait_frame(page, frame: int, timeout_ms: int = 60_000) -> None:
 def wait_drawn(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function("() => { const c = window.__canvas(); return c && +c.dataset.drawCount >= 1 }",
                            timeout=timeout_ms)
+
+
+@contextlib.contextmanager
+def recording_page(browser, *, width: int, height: int):
+    """A new page whose ``urls`` lists every URL it requested (HTTP and websockets)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.urls = []
+    page.on("request", lambda r: page.urls.append(r.url))
+    page.on("websocket", lambda ws: page.urls.append(ws.url))
+    page.add_init_script(FIND_CANVAS)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, FIND_CANVAS
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, recording_page
 
 
 @pytest.fixture
@@ -44,11 +44,5 @@ def browser(playwright):
 @pytest.fixture
 def page(browser):
     """A page that records every URL it requests (HTTP and websockets)."""
-    context = browser.new_context(viewport={"width": 1000, "height": 700})
-    pg = context.new_page()
-    pg.urls = []
-    pg.on("request", lambda r: pg.urls.append(r.url))
-    pg.on("websocket", lambda ws: pg.urls.append(ws.url))
-    pg.add_init_script(FIND_CANVAS)
-    yield pg
-    context.close()
+    with recording_page(browser, width=1000, height=700) as pg:
+        yield pg

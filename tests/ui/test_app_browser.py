@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.browser import PIXELS, assert_all_local, needs_chromium, wait_drawn
+from tests.ui.browser import (PIXELS, assert_all_local, needs_chromium, recording_page,
+                              wait_drawn)
 
 pytestmark = [pytest.mark.ui, needs_chromium]
 
@@ -31,17 +32,9 @@ def app_url(seeded_workspace, manager):
 
 @pytest.fixture
 def app_page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
-    page = context.new_page()
-    page.urls = []
-    page.on("request", lambda r: page.urls.append(r.url))
-    page.on("websocket", lambda ws: page.urls.append(ws.url))
-    from tests.ui.browser import FIND_CANVAS
-
-    page.add_init_script(FIND_CANVAS)
-    page.goto(app_url)
-    yield page
-    context.close()
+    with recording_page(browser, width=1500, height=1000) as page:
+        page.goto(app_url)
+        yield page
 
 
 def test_trajectories_tab_plays_the_sample_offline(app_page, tmp_path):

@@ -1,7 +1,5 @@
 """Tier 1: the jobs panel's view model over real background jobs."""
 
-import time
-
 from ssestudio.ui.jobs_panel import JobsModel, format_eta
 
 
