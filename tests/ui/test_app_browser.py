@@ -83,4 +83,7 @@ def test_follows_a_running_md_job_and_cancels_it(app_page, manager, seeded_works
     assert str(record.status) == "cancelled"
     traj = seeded_workspace.get_trajectory("cu-live")
     assert traj.n_frames > 1  # frames written before the cancel are kept
+    page.reload()  # all job state lives in the workspace: a reload shows the same jobs
+    status = page.locator('.tabulator-cell[tabulator-field="status"]', has_text="cancelled")
+    status.first.wait_for(timeout=60_000)
     assert_all_local(page.urls)

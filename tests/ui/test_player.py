@@ -342,3 +342,14 @@ def test_to_nglview_explains_the_missing_dependency():
             to_nglview(traj)
     else:
         pytest.skip("nglview is installed here")
+
+
+def test_panel_has_the_display_controls(player):
+    layout = player.__panel__()
+    labels = {w.label for w in layout.select(pn.widgets.Widget) if hasattr(w, "label")}
+    for label in ("Frame", "fps", "Stride", "Colour by", "Highlight", "Atom size", "Unit cell",
+                  "Unwrap (continuous paths)", "Follow (live file)", "Loop"):
+        assert label in labels, label
+    size = next(w for w in layout.select(pn.widgets.FloatSlider) if w.label == "Atom size")
+    size.value = 0.5
+    assert player.viewer.atom_scale == 0.5
