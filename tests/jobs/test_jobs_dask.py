@@ -59,3 +59,16 @@ def test_dask_cancel_before_start(ws, cluster):
             assert mgr.wait(blocker, timeout=60).status is JobStatus.CANCELLED
             assert mgr.get(waiting).started is None
         assert client.status == "running"  # a client passed in is not closed
+
+
+def test_make_executor_chooses_dask_for_a_scheduler_address(cluster):
+    from ssestudio.jobs import LocalExecutor, make_executor
+    from ssestudio.jobs.dask_executor import DaskExecutor
+
+    local = make_executor(max_parallel=3)
+    assert isinstance(local, LocalExecutor) and local.max_workers == 3
+    dask = make_executor(dask_scheduler=cluster.scheduler_address)
+    try:
+        assert isinstance(dask, DaskExecutor)
+    finally:
+        dask.close()
