@@ -125,6 +125,7 @@ def _report(rec, *, as_json: bool) -> int:
               f"{result['n_frames']} frames, {result['atom_steps_per_s']:,.0f} atom-steps/s, "
               f"<T> = {result['mean_T_K']:.1f} K, {result['wall_s']:.1f} s")
     if rec.status != "succeeded":
-        return fail(f"md job {rec.id} {rec.status}: {rec.message}"
+        message = rec.message.removeprefix(f"{rec.status}: ")
+        return fail(f"md job {rec.id} {rec.status}: {message}"
                     + (f"\n{rec.error}" if rec.error and not as_json else ""), 1)
     return 0
