@@ -29,7 +29,38 @@ def _ensure_extension() -> None:
     in_server = doc is not None and doc.session_context is not None
     if not in_server and not _extension_loaded:
         pn.extension(inline=True)
+        _inline_pane_updates()
         _extension_loaded = True
+
+
+def _inline_pane_updates() -> None:
+    """Keep a pane's stylesheets inline when its content changes in a notebook.
+
+    Panel 1.9 sends a pane's stylesheets again with each new ``object`` (``_update`` of
+    ``ModelPane`` and ``HTMLBasePane``), as links to cdn.holoviz.org even under
+    ``pn.extension(inline=True)``: offline, the player's legend (an HTML pane) made the
+    browser request three CDN stylesheets on the first frame change. This wraps those
+    two methods (once per process) to inline the stylesheets again, from Panel's own
+    files, before the change is sent; the document holds and combines the two changes,
+    so only the inline ones reach the browser.
+    """
+    import panel as pn
+    from panel.io.notebook import patch_inline_stylesheets
+    from panel.pane.base import ModelPane
+    from panel.pane.markup import HTMLBasePane
+
+    for cls in (ModelPane, HTMLBasePane):
+        original = cls.__dict__["_update"]
+        if getattr(original, "_ssestudio_inline", False):
+            continue
+
+        def _update(self, ref, model, _original=original):
+            _original(self, ref, model)
+            if pn.config.inline:
+                patch_inline_stylesheets(model)
+
+        _update._ssestudio_inline = True
+        cls._update = _update
 
 
 def view(trajectory_or_path: Trajectory | str | os.PathLike, **kw):

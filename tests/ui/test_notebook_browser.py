@@ -156,6 +156,7 @@ def test_view_plays_in_jupyterlab_offline(browser, tmp_path, sample_data_dir):
         page.keyboard.type("player.frame = 10")
         page.keyboard.press("Shift+Enter")
         wait_frame(page, 10)
+        page.get_by_text("frame 10", exact=True).wait_for()  # the legend (an HTML pane) too
 
         # browser -> kernel -> browser: the Play button runs the kernel's periodic callback
         before = page.evaluate("() => window.__canvas().toDataURL()")
