@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ssestudio.core.errors import TrajectoryFormatError
-from ssestudio.io.base import Frame, Trajectory, TrajectoryInfo
+from ssestudio.io.base import Frame, Trajectory, info_from_frame
 from ssestudio.io.registry import check_positive, register_reader, warn_dropped_frame
 
 
@@ -57,11 +57,8 @@ class AseTrajectory(Trajectory):
         first = self._atoms(0)
         self.symbols = tuple(first.get_chemical_symbols())
         self.masses = first.get_masses()
-        frame = self._frame_from_atoms(0, first)
-        self.info = TrajectoryInfo(
-            format="ase-traj", sources=(str(path),), timestep_fs=timestep_fs,
-            has_velocities=frame.velocities is not None, has_energies=frame.energy is not None,
-            has_forces=frame.forces is not None)
+        self.info = info_from_frame("ase-traj", [path], self._frame_from_atoms(0, first),
+                                    timestep_fs=timestep_fs)
 
     def _try_atoms(self, index: int):
         try:

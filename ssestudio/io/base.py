@@ -262,3 +262,12 @@ def check_symbols(symbols: Sequence[str]) -> tuple[str, ...]:
                 "(for LAMMPS dumps pass type_map={1: 'Li', ...})"
             )
     return out
+
+
+def info_from_frame(format: str, sources: Sequence[str], frame: Frame, *,
+                    timestep_fs: float | None, extra: dict | None = None) -> TrajectoryInfo:
+    """:class:`TrajectoryInfo` whose ``has_*`` flags say what ``frame`` (the first) holds."""
+    return TrajectoryInfo(
+        format=format, sources=tuple(str(s) for s in sources), timestep_fs=timestep_fs,
+        has_velocities=frame.velocities is not None, has_energies=frame.energy is not None,
+        has_forces=frame.forces is not None, extra=dict(extra or {}))

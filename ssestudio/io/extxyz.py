@@ -25,7 +25,7 @@ import numpy as np
 
 from ssestudio.core.errors import TrajectoryFormatError
 from ssestudio.core.units import FS
-from ssestudio.io.base import Frame, Trajectory, TrajectoryInfo
+from ssestudio.io.base import Frame, Trajectory, info_from_frame
 from ssestudio.io.registry import (TextBuffer, check_positive, register_reader,
                                    warn_dropped_frame)
 
@@ -109,11 +109,8 @@ class ExtxyzTrajectory(Trajectory):
         first = self._atoms(0)
         self.symbols = tuple(first.get_chemical_symbols())
         self.masses = first.get_masses()
-        frame = self._frame_from_atoms(0, first)
-        self.info = TrajectoryInfo(
-            format="extxyz", sources=(str(path),), timestep_fs=timestep_fs,
-            has_velocities=frame.velocities is not None, has_energies=frame.energy is not None,
-            has_forces=frame.forces is not None,
+        self.info = info_from_frame(
+            "extxyz", [path], self._frame_from_atoms(0, first), timestep_fs=timestep_fs,
             extra={"first_comment": self._comment(0).decode(errors="replace")})
 
     def _build_index(self) -> None:
