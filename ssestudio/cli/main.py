@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "workspace": ("ssestudio.cli.workspace", "create or inspect a workspace"),
     "trajectory": ("ssestudio.cli.trajectory", "import, list, inspect and convert trajectories"),
     "jobs": ("ssestudio.cli.jobs", "list, follow and cancel background jobs"),
+    "transport": ("ssestudio.cli.transport",
+                  "tracer diffusion D*, conductivity and Haven ratio of a trajectory"),
     "arrhenius": ("ssestudio.cli.arrhenius",
                   "Arrhenius / two-regime / VFT fit of D or sigma vs T, with extrapolation"),
     "md": ("ssestudio.cli.md", "run molecular dynamics as a background job (live trajectory)"),
