@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from ssestudio.workspace import Workspace
 
 #: Modules whose import registers the built-in job kinds (later: MD, training, labelling).
-BUILTIN_JOB_MODULES: tuple[str, ...] = ("ssestudio.jobs.builtin", "ssestudio.jobs.md")
+BUILTIN_JOB_MODULES: tuple[str, ...] = ("ssestudio.jobs.builtin", "ssestudio.jobs.md",
+                                         "ssestudio.jobs.transport")
 
 _REGISTRY: dict[str, type["JobSpec"]] = {}
 S = TypeVar("S", bound=type["JobSpec"])
