@@ -13,7 +13,8 @@ import numpy as np
 import param
 import panel as pn
 
-from ssestudio.core.errors import SSEStudioError, UserInputError
+from ssestudio.core.errors import UserInputError
+from ssestudio.ui.feedback import AlertFeedback
 
 _TABLE_COLUMNS = ["id", "name", "formula", "n_atoms", "n_frames", "timestep_fs", "format", "source"]
 _TABLE_WIDTHS = {"name": 190, "formula": 110, "n_atoms": 60, "n_frames": 65, "timestep_fs": 65,
@@ -149,7 +150,7 @@ def _number_or_none(value) -> float | None:
     return None if value in (None, 0, 0.0) else float(value)
 
 
-class TrajectoriesTab(pn.viewable.Viewer):
+class TrajectoriesTab(AlertFeedback, pn.viewable.Viewer):
     """The Trajectories tab: table, import card, metadata and the 3D player."""
 
     def __init__(self, workspace, manager, *, max_upload_mb: float = 200.0,
@@ -196,16 +197,6 @@ class TrajectoriesTab(pn.viewable.Viewer):
         import pandas as pd
 
         return pd.DataFrame(self.model.rows, columns=_TABLE_COLUMNS)
-
-    def _show(self, text: str, kind: str = "info") -> None:
-        self._alert.object, self._alert.alert_type, self._alert.visible = text, kind, bool(text)
-
-    def _guard(self, fn, *args, **kw):
-        try:
-            return fn(*args, **kw)
-        except (SSEStudioError, OSError) as exc:
-            self._show(str(exc), "danger")
-            return None
 
     def _read_kw(self) -> dict:
         return {"format": None if self._format.value == "auto" else self._format.value,
