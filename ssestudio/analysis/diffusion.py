@@ -344,16 +344,22 @@ def _model_covariance(series: _Series, lags, geometry, slope) -> np.ndarray:
     return series.n_dims * 2 * sigma2**2 * geometry / series.n_walkers
 
 
+def _variance_ratio(series: _Series, lags, model: np.ndarray) -> np.ndarray | None:
+    """Observed / random-walk-model variance of the MSD at ``lags`` (None: no observation)."""
+    if series.sem is not None:
+        return series.sem[lags] ** 2 / np.diag(model)
+    if series.kappa is not None:
+        return series.kappa[lags]
+    return None
+
+
 def _weight_covariance(series: _Series, lags, main, geometry, slope) -> np.ndarray:
     """Covariance for the GLS weights: the random-walk model times a smooth power law
     ``kappa(m) = A m^p`` fitted (log-log least squares, ``main`` lags) to the data/model
     variance ratio; the model itself where the data give no variance."""
     model = _model_covariance(series, lags, geometry, slope)
-    if series.sem is not None:
-        ratio = series.sem[lags] ** 2 / np.diag(model)
-    elif series.kappa is not None:
-        ratio = series.kappa[lags]
-    else:
+    ratio = _variance_ratio(series, lags, model)
+    if ratio is None:
         return model
     keep = np.isfinite(ratio) & (ratio > 0) & main
     if keep.sum() < 3:
@@ -367,11 +373,8 @@ def _smooth_covariance(series: _Series, lags, geometry, slope) -> np.ndarray:
     """Model covariance scaled by one data/model variance ratio pooled over the window:
     free of the lag-to-lag noise of the per-atom spread (for the window test)."""
     model = _model_covariance(series, lags, geometry, slope)
-    if series.sem is not None:
-        ratio = series.sem[lags] ** 2 / np.diag(model)
-    elif series.kappa is not None:
-        ratio = series.kappa[lags]
-    else:
+    ratio = _variance_ratio(series, lags, model)
+    if ratio is None:
         return model
     ratio = ratio[np.isfinite(ratio)]
     return model * (float(np.mean(ratio)) if ratio.size else 1.0)
