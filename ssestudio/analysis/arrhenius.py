@@ -353,19 +353,15 @@ def _fit_all(names, T, y, s, *, target_T_K, quantity, confidence, notes):
 
 
 def _extrapolate(model, params, cov, T_data, T_K, quantity, confidence):
-    """Value at ``T_K`` and interval from Gaussian parameter samples (full covariance).
-
-    Samples whose shape parameter leaves the fitted range (e.g. VFT ``T0 < 0``) are
-    dropped, so that the sampled distribution respects the same constraints as the fit.
-    """
+    """Value at ``T_K`` and interval from Gaussian parameter samples (full covariance),
+    restricted to what the fit admits (:meth:`TemperatureModel.sample_params`)."""
     to_quantity = 1.0 / T_K if quantity == "sigma" else 1.0
     T = np.array([float(T_K)])
     value = float(np.exp(model.log_value(T, params)[0]) * to_quantity)
-    rng = np.random.default_rng(0)
-    samples = rng.multivariate_normal(params, cov, size=_N_SAMPLES, method="eigh")
-    if model.shape_grid is not None:
-        grid = model.shape_grid(T_data)
-        samples = samples[(samples[:, -1] >= grid[0]) & (samples[:, -1] <= grid[-1])]
+    samples = model.sample_params(params, cov, T_data, size=_N_SAMPLES,
+                                  rng=np.random.default_rng(0))
+    if not len(samples):
+        return value, (value, value)
     with np.errstate(over="ignore"):
         y = np.exp(model.log_value(T, samples.T)) * to_quantity
     tail = 50.0 * (1.0 - confidence)

@@ -14,7 +14,9 @@ registry :data:`MODELS` holds, per model, what the fitter in
   Golub & Pereyra 1973);
 - ``shape_grid(T)``: the candidate values of ``s`` searched by the fitter;
 - ``local_Ea(T, p)``: the local activation energy ``Ea(T) = -k_B d ln y / d(1/T)``, eV;
-- ``headline(p, T*)``: ``[Ea_eV, ln prefactor]`` quoted for the model at target ``T*``.
+- ``headline(p, T*)``: ``[Ea_eV, ln prefactor]`` quoted for the model at target ``T*``;
+- ``physical(samples)``: which parameter samples describe thermally activated transport
+  (VFT: ``B > 0``), used by :meth:`TemperatureModel.sample_params`.
 
 References
 ----------
@@ -149,6 +151,9 @@ class TemperatureModel:
         Fewest distinct temperatures the model can be fitted to.
     reference : str
         DOI of the model.
+    physical : callable or None
+        ``samples (n, k) -> bool mask (n,)`` of physically admissible parameter vectors;
+        None when all are.
     """
 
     name: str
@@ -160,11 +165,51 @@ class TemperatureModel:
     shape_grid: Callable[[np.ndarray], np.ndarray] | None
     min_temperatures: int
     reference: str
+    physical: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def n_params(self) -> int:
         """Number of fitted parameters (the shape parameter included)."""
         return len(self.param_names)
+
+    def sample_params(self, params, covariance, T_data_K, *, size: int,
+                      rng: np.random.Generator) -> np.ndarray:
+        """Parameter vectors drawn from the fit's Gaussian (full covariance), keeping only
+        those the fit itself could have returned.
+
+        Samples whose shape parameter leaves the searched range (``shape_grid``, e.g. a VFT
+        ``T0`` below 0 or above the lowest temperature) or that are not physical (a VFT
+        ``B <= 0``: transport falling with temperature) are dropped, so that the sampled
+        distribution respects the same constraints as the fit.
+
+        Parameters
+        ----------
+        params : array_like, shape (k,)
+            Best-fit parameters.
+        covariance : array_like, shape (k, k)
+            Their covariance.
+        T_data_K : array_like, shape (n,)
+            The fitted temperatures, K.
+        size : int
+            Samples drawn before the constraints are applied.
+        rng : numpy.random.Generator
+            Random source.
+
+        Returns
+        -------
+        ndarray, shape (m, k)
+            The admissible samples, ``m <= size``.
+        """
+        samples = rng.multivariate_normal(np.asarray(params, dtype=float),
+                                          np.asarray(covariance, dtype=float), size=size,
+                                          method="eigh")
+        keep = np.ones(len(samples), dtype=bool)
+        if self.shape_grid is not None:
+            grid = self.shape_grid(np.asarray(T_data_K, dtype=float))
+            keep &= (samples[:, -1] >= grid[0]) & (samples[:, -1] <= grid[-1])
+        if self.physical is not None:
+            keep &= self.physical(samples)
+        return samples[keep]
 
 
 # --- Arrhenius: p = [Ea_eV, ln_prefactor] -------------------------------------------------
@@ -239,5 +284,6 @@ MODELS: dict[str, TemperatureModel] = {
         name="vft", param_names=("ln_prefactor", "B_K", "T0_K"), log_value=_log_vft,
         design=_design_vft, local_Ea=_local_Ea_vft,
         headline=lambda p, t: np.array([K_B_EV * p[1], p[0]]), shape_grid=_grid_vft,
-        min_temperatures=3, reference="doi:10.1111/j.1151-2916.1925.tb16731.x"),
+        min_temperatures=3, reference="doi:10.1111/j.1151-2916.1925.tb16731.x",
+        physical=lambda samples: samples[:, 1] > 0),
 }

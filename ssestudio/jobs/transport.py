@@ -272,31 +272,15 @@ class SavedTransport:
         UserInputError
             A window outside the data or with fewer than 3 frames.
         """
-        from ssestudio.analysis import (
-            TransportResult,
-            compute_conductivity,
-            fit_diffusion,
-        )
+        from ssestudio.analysis import fit_transport
 
         window = None if fit_window_ps is None else _check_window(fit_window_ps)
         hop = hop_distance_A if hop_distance_A is not None else self.diffusion.get("hop_distance_A")
-        tracer = fit_diffusion(self.msd, fit_window_ps=window, hop_distance_A=hop)
-        collective = fit_diffusion(self.charge_msd, fit_window_ps=tracer.fit_window_ps)
-        species, T = self.summary["species"], self.summary.get("temperature_K")
-        charges = dict(self.summary.get("charges") or {})
-        notes, conductivity = list(tracer.warnings), None
-        if T is None:
-            notes.append("no temperature given or recorded in the file: conductivity not "
-                         "computed; give the trajectory's temperature and analyse again")
-        else:
-            conductivity = compute_conductivity(
-                tracer, collective, n_ions=self.msd.n_atoms, charge_e=charges[species],
-                volume_A3=self.msd.mean_volume_A3, temperature_K=T)
-            notes.extend(conductivity.warnings)
-        return TransportResult(species=species, temperature_K=T, msd=self.msd, diffusion=tracer,
-                               charge_msd=self.charge_msd, collective=collective,
-                               conductivity=conductivity, charges=charges, sources=self.sources,
-                               warnings=tuple(dict.fromkeys(notes)))
+        species = self.summary["species"]
+        return fit_transport(self.msd, self.charge_msd, species=species,
+                             charges=dict(self.summary.get("charges") or {}),
+                             temperature_K=self.summary.get("temperature_K"),
+                             fit_window_ps=window, hop_distance_A=hop, sources=self.sources)
 
 
 def fitted_msd_A2(diffusion: Mapping[str, Any], time_ps: np.ndarray) -> np.ndarray:

@@ -85,11 +85,7 @@ def model_curves(fit: TemperatureFit, T_data_K: Sequence[float], *, T_min_K: flo
     out = {}
     for name, mf in fit.fits.items():
         model, params = MODELS[name], np.asarray(mf.params)
-        samples = rng.multivariate_normal(params, np.asarray(mf.covariance), size=n_samples,
-                                          method="eigh")
-        if model.shape_grid is not None:
-            grid = model.shape_grid(np.asarray(T_data_K, dtype=float))
-            samples = samples[(samples[:, -1] >= grid[0]) & (samples[:, -1] <= grid[-1])]
+        samples = model.sample_params(params, mf.covariance, T_data_K, size=n_samples, rng=rng)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             central = model.log_value(T, params) / np.log(10) + np.log10(per_T)
             logs = model.log_value(T[:, None], samples.T) / np.log(10) + np.log10(per_T)[:, None]
@@ -181,23 +177,27 @@ def arrhenius_figure(points: dict, *, quantity: str, curves: dict | None = None,
     svg : bool
         SVG backend.
     """
-    from bokeh.models import ColumnDataSource, Whisker
+    from bokeh.models import ColumnDataSource, Range1d, Whisker
 
     unit = "cm²/s" if quantity == "D" else "mS/cm"
     symbol = "D*" if quantity == "D" else "σ"
     fig = _figure("Arrhenius plot", x_label="1000 / T (1/K)",
                   y_label=f"log10 {symbol} ({unit})", svg=svg, filename=f"arrhenius-{quantity}")
+    T = np.asarray(points["T_K"], float)
+    v, e = np.asarray(points["value"], float), np.asarray(points["error"], float)
+    low = np.where(v - e > 0, v - e, v * 1e-3)
+    y_min, y_max = _y_bounds(np.log10(low), np.log10(v + e), curves, fit)
+    fig.y_range = Range1d(y_min, y_max)
     for name, c in (curves or {}).items():
         preferred = fit is not None and name == fit.model
         col = MODEL_COLORS.get(name, "#555555")
         label = f"{name}{' (preferred)' if preferred else ''}"
-        fig.varea(c["inv_T"], c["low"], c["high"], fill_color=col,
+        band_low = np.clip(np.nan_to_num(c["low"], nan=y_min, neginf=y_min), y_min, y_max)
+        band_high = np.clip(np.nan_to_num(c["high"], nan=y_max, posinf=y_max), y_min, y_max)
+        fig.varea(c["inv_T"], band_low, band_high, fill_color=col,
                   fill_alpha=0.18 if preferred else 0.07, legend_label=label)
         fig.line(c["inv_T"], c["log10"], color=col, line_width=3 if preferred else 1.5,
                  line_dash="solid" if preferred else "dashed", legend_label=label)
-    T = np.asarray(points["T_K"], float)
-    v, e = np.asarray(points["value"], float), np.asarray(points["error"], float)
-    low = np.where(v - e > 0, v - e, v * 1e-3)
     src = ColumnDataSource({"x": 1000.0 / T, "y": np.log10(v), "low": np.log10(low),
                             "high": np.log10(v + e), "label": list(points["label"]),
                             "T": T})
@@ -217,3 +217,18 @@ def arrhenius_figure(points: dict, *, quantity: str, curves: dict | None = None,
         fig.legend.location = "bottom_left"
         fig.legend.click_policy = "hide"
     return fig
+
+
+def _y_bounds(data_low, data_high, curves, fit, *, margin: float = 1.0) -> tuple[float, float]:
+    """y range (log10) of the Arrhenius plot: the data, the models' central curves and the
+    extrapolated value, plus ``margin`` decades. Bands wider than that are clipped to it (a
+    model fitted to few temperatures can have a band of tens of decades)."""
+    values = [np.asarray(data_low, float), np.asarray(data_high, float)]
+    values += [np.asarray(c["log10"], float) for c in (curves or {}).values()]
+    if fit is not None and fit.extrapolated_300K and fit.extrapolated_300K > 0:
+        values.append(np.array([np.log10(fit.extrapolated_300K)]))
+    finite = np.concatenate(values)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return -1.0, 1.0
+    return float(finite.min() - margin), float(finite.max() + margin)

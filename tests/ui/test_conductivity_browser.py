@@ -5,9 +5,14 @@ opens; the tab loads finished jobs, so its MSD and Arrhenius figures must be dra
 fourth trajectory is ticked, its temperature typed and Analyse clicked: its job runs in a
 worker and its row joins the table; with SVG chosen, the plot toolbar's save tool
 downloads an SVG file. The page must request nothing but the app's own host.
+
+Set ``SSESTUDIO_CONDUCTIVITY_SCREENSHOT=assets/conductivity.png`` to refresh the README's
+screenshot of the tab.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -48,7 +53,7 @@ def test_conductivity_tab_draws_msd_and_arrhenius_offline(seeded_workspace, mana
                           record_temperature=False)
     thread, url = start_server_thread(seeded_workspace, manager, ServeOptions(port=0))
     try:
-        with recording_page(browser, width=1500, height=1100) as page:
+        with recording_page(browser, width=1500, height=1900) as page:
             page.goto(url)
             page.get_by_text("Conductivity", exact=True).first.click(timeout=60_000)
             page.get_by_text("Preferred model: arrhenius").first.wait_for(timeout=60_000)
@@ -65,6 +70,9 @@ def test_conductivity_tab_draws_msd_and_arrhenius_offline(seeded_workspace, mana
             page.get_by_text("Loaded the results of job(s) 4").first.wait_for(timeout=60_000)
             results = page.locator(".tabulator-row", has=page.locator('[tabulator-field="σ (mS/cm)"]'))
             assert results.count() == 4 and "450" in results.nth(1).inner_text()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=os.environ.get("SSESTUDIO_CONDUCTIVITY_SCREENSHOT")
+                            or str(tmp_path / "conductivity.png"), full_page=True)
             page.get_by_role("button", name="SVG").click()  # the toolbar's save tool: SVG
             page.wait_for_function(f"() => ({BOKEH_CANVASES})('svg') >= 2", timeout=30_000)
             with page.expect_download(timeout=30_000) as download:
