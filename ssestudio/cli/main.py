@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "arrhenius": ("ssestudio.cli.arrhenius",
                   "Arrhenius / two-regime / VFT fit of D or sigma vs T, with extrapolation"),
     "md": ("ssestudio.cli.md", "run molecular dynamics as a background job (live trajectory)"),
+    "dataset": ("ssestudio.cli.dataset",
+                "build, label (offline teacher), import, inspect and export training datasets"),
 }
 
 

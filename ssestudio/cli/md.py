@@ -8,11 +8,9 @@ printing progress (Ctrl-C cancels the job, keeping the frames written so far).
 from __future__ import annotations
 
 import argparse
-import json
-import time
 
-from ssestudio.cli.common import (add_json_arg, add_workspace_arg, fail, open_workspace,
-                                  print_json)
+from ssestudio.cli.common import add_json_arg, add_workspace_arg, fail, print_json
+from ssestudio.cli.jobrun import add_detach_arg, parse_options, submit_and_follow
 
 #: Keys of the job result printed by ``--json`` (with ``job_id`` and ``status``).
 RESULT_KEYS = ("trajectory", "trajectory_id", "path", "n_frames", "n_atoms", "n_steps_done",
@@ -40,8 +38,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--supercell", type=int, nargs=3, default=(1, 1, 1),
                         metavar=("NA", "NB", "NC"), help="repeat the cell (default 1 1 1)")
     parser.add_argument("--name", default=None, help="trajectory name (default md-<formula>-<T>K)")
-    parser.add_argument("--detach", action="store_true",
-                        help="submit and print the job id without waiting")
+    add_detach_arg(parser)
     add_workspace_arg(parser)
     add_json_arg(parser)
 
@@ -52,25 +49,12 @@ def _ensembles() -> tuple[str, ...]:
     return available_ensembles()
 
 
-def _parse_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise SystemExit(f"error: calculator option {pair!r} must look like KEY=VALUE")
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value
-    return options
-
-
 def build_spec(args: argparse.Namespace):
     """The :class:`~ssestudio.jobs.md.MDSpec` described by the parsed arguments."""
     from ssestudio.jobs.md import MDSpec
 
     return MDSpec(structure=args.structure, calculator=args.calculator,
-                  calculator_options=_parse_options(args.option),
+                  calculator_options=parse_options(args.option, what="calculator option"),
                   temperature_K=args.temperature_K, timestep_fs=args.timestep_fs,
                   n_steps=args.steps, write_interval=args.write_interval, ensemble=args.ensemble,
                   friction_per_fs=args.friction_per_fs, seed=args.seed,
@@ -78,41 +62,9 @@ def build_spec(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ssestudio.jobs import JobManager
-
-    spec = build_spec(args)
-    manager = JobManager(open_workspace(args))
-    try:
-        job_id = manager.submit(spec)
-        if args.detach:
-            print_json({"job_id": job_id}) if args.json else print(
-                f"submitted md job {job_id}; follow it with: ssestudio jobs wait {job_id}")
-            return 0
-        try:
-            rec = _follow(manager, job_id, quiet=args.json)
-        except KeyboardInterrupt:
-            manager.cancel(job_id)
-            rec = manager.wait(job_id, timeout=30)
-            print(f"job {job_id} {rec.status}: {rec.message}; frames written so far are kept "
-                  "(see the job log)", flush=True)
-            return 130
-        return _report(rec, as_json=args.json)
-    finally:
-        manager.close()
-
-
-def _follow(manager, job_id: int, *, quiet: bool, poll_s: float = 0.2):
-    """Wait for the job, printing a progress line when its message changes (unless quiet)."""
-    manager.start()
-    last, last_print = None, 0.0
-    while not (rec := manager.get(job_id)).done:
-        line = f"job {job_id} {rec.status}: {100 * (rec.progress or 0):5.1f}% {rec.message}" + (
-            f", ETA {rec.eta_s:.0f} s" if rec.eta_s is not None else "")
-        if not quiet and line != last and time.monotonic() - last_print >= 1.0:
-            print(line, flush=True)
-            last, last_print = line, time.monotonic()
-        time.sleep(poll_s)
-    return rec
+    rec = submit_and_follow(args, build_spec(args),
+                            on_interrupt="frames written so far are kept (see the job log)")
+    return 0 if rec is None else _report(rec, as_json=args.json)
 
 
 def _report(rec, *, as_json: bool) -> int:

@@ -35,22 +35,6 @@ _ADVICE = ("reduce timestep_fs, check the input structure (overlapping atoms, wr
            "and that the calculator suits these elements")
 
 
-def _pairs_vesin(atoms: "Atoms", cutoff_A: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import vesin
-
-    nl = vesin.NeighborList(cutoff=cutoff_A, full_list=False)
-    i, j, d = nl.compute(atoms.positions, atoms.cell[:], atoms.pbc.tolist(), "ijd")
-    return np.asarray(i, dtype=int), np.asarray(j, dtype=int), np.asarray(d, dtype=float)
-
-
-def _pairs_fallback(atoms: "Atoms", cutoff_A: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        from matscipy.neighbours import neighbour_list
-    except ImportError:
-        from ase.neighborlist import neighbor_list as neighbour_list
-    return neighbour_list("ijd", atoms, cutoff_A)
-
-
 def closest_pair(atoms: "Atoms", cutoff_A: float) -> tuple[int, int, float] | None:
     """The closest pair of atoms nearer than ``cutoff_A``, or None.
 
@@ -66,10 +50,9 @@ def closest_pair(atoms: "Atoms", cutoff_A: float) -> tuple[int, int, float] | No
     tuple of (int, int, float) or None
         Indices ``i, j`` and their (minimum-image) distance in Å.
     """
-    try:
-        i, j, d = _pairs_vesin(atoms, cutoff_A)
-    except ImportError:
-        i, j, d = _pairs_fallback(atoms, cutoff_A)
+    from ssestudio.core.neighbors import neighbor_pairs
+
+    i, j, d = neighbor_pairs(atoms, cutoff_A)
     if not len(d):
         return None
     k = int(np.argmin(d))
