@@ -274,7 +274,7 @@ def _generators(args) -> int:
     from ssestudio.data.generators import describe_generators
 
     rows = describe_generators()
-    print_json(rows) if args.json else [print(f"{r['name']:16s} {r.get('doc', '')}")
+    print_json(rows) if args.json else [print(f"{r['name']:16s} {r['summary']}")
                                         for r in rows]
     return 0
 

@@ -26,8 +26,9 @@ import importlib
 import inspect
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ DEFAULT_MIN_DISTANCE_A = 0.5
 MAX_ATTEMPTS = 20
 #: Modules whose import registers the built-in generators.
 _BUILTIN_MODULES = ("ssestudio.data.generators_structure", "ssestudio.data.generators_defects",
-                    "ssestudio.data.generators_md")
+                    "ssestudio.data.generators_stuffing", "ssestudio.data.generators_md")
 
 
 class GeneratorError(SSEStudioError):
@@ -175,9 +176,10 @@ def _parameter_docs(doc: str) -> dict[str, str]:
     names: list[str] = []
     inside = False
     for k, line in enumerate(lines):
-        is_header = k + 1 < len(lines) and set(lines[k + 1].strip()) == {"-"}
-        if is_header or set(line.strip()) == {"-"}:
-            inside = is_header and line.strip() == "Parameters"
+        if set(line.strip()) == {"-"}:  # underline of a section header
+            continue
+        if k + 1 < len(lines) and set(lines[k + 1].strip()) == {"-"}:
+            inside = line.strip() == "Parameters"
             continue
         if not inside or not line.strip():
             continue
@@ -283,7 +285,7 @@ def as_symbol(value: Any, *, where: str) -> str:
     return value
 
 
-def indices_of(atoms: "Atoms", symbol: str, *, where: str) -> np.ndarray:
+def indices_of(atoms: Atoms, symbol: str, *, where: str) -> np.ndarray:
     """Indices (shape (n,)) of the atoms of ``symbol``; raise when there are none."""
     idx = np.flatnonzero(np.asarray(atoms.get_chemical_symbols()) == symbol)
     if not len(idx):
@@ -292,7 +294,7 @@ def indices_of(atoms: "Atoms", symbol: str, *, where: str) -> np.ndarray:
     return idx
 
 
-def require_cell(atoms: "Atoms", *, where: str) -> None:
+def require_cell(atoms: Atoms, *, where: str) -> None:
     """Raise unless ``atoms`` has a 3D cell (volume > 0)."""
     if atoms.cell.rank < 3 or abs(atoms.cell.volume) < 1e-9:
         raise UserInputError(f"{where} needs a structure with a 3D cell (volume > 0); this one "
@@ -300,7 +302,7 @@ def require_cell(atoms: "Atoms", *, where: str) -> None:
 
 
 # ----------------------------------------------------------------------------- distance checks
-def closest_pair_below(atoms: "Atoms", min_distance_A: float) -> tuple[int, int, float] | None:
+def closest_pair_below(atoms: Atoms, min_distance_A: float) -> tuple[int, int, float] | None:
     """The closest pair of atoms nearer than ``min_distance_A`` Å, or None (0 disables)."""
     from ssestudio.md.checks import closest_pair
 
@@ -309,12 +311,12 @@ def closest_pair_below(atoms: "Atoms", min_distance_A: float) -> tuple[int, int,
     return closest_pair(atoms, min_distance_A)
 
 
-def _pair_text(atoms: "Atoms", pair: tuple[int, int, float]) -> str:
+def _pair_text(atoms: Atoms, pair: tuple[int, int, float]) -> str:
     i, j, d = pair
     return f"atoms {i} ({atoms[i].symbol}) and {j} ({atoms[j].symbol}) are {d:.3f} Å apart"
 
 
-def check_sane(atoms: "Atoms", *, min_distance_A: float, where: str) -> None:
+def check_sane(atoms: Atoms, *, min_distance_A: float, where: str) -> None:
     """Raise :class:`GeneratorError` if positions are non-finite or atoms too close."""
     if not np.isfinite(atoms.positions).all() or not np.isfinite(atoms.cell[:]).all():
         raise GeneratorError(f"{where} produced non-finite positions or cell")
@@ -325,8 +327,8 @@ def check_sane(atoms: "Atoms", *, min_distance_A: float, where: str) -> None:
                              "the input structure, or lower min_distance_A")
 
 
-def draw_until_sane(make: Callable[[], "Atoms"], *, min_distance_A: float,
-                    where: str) -> "Atoms":
+def draw_until_sane(make: Callable[[], Atoms], *, min_distance_A: float,
+                    where: str) -> Atoms:
     """Call ``make()`` until its structure has no pair closer than ``min_distance_A``.
 
     Each call must draw fresh random numbers from the generator's ``rng``, so the sequence
@@ -350,7 +352,7 @@ def draw_until_sane(make: Callable[[], "Atoms"], *, min_distance_A: float,
 
 
 # ----------------------------------------------------------------------------- application
-def _input_provenance(atoms: "Atoms") -> dict[str, Any]:
+def _input_provenance(atoms: Atoms) -> dict[str, Any]:
     prov = atoms.info.get("provenance")
     if isinstance(prov, str):
         try:
@@ -358,7 +360,7 @@ def _input_provenance(atoms: "Atoms") -> dict[str, Any]:
         except json.JSONDecodeError:
             prov = None
     if prov is None:
-        return {}
+        return {"generators": []}
     if not isinstance(prov, Mapping):
         raise UserInputError(f"atoms.info['provenance'] must be a dict, got {type(prov).__name__}"
                              "; remove it or store a dict")
@@ -368,8 +370,8 @@ def _input_provenance(atoms: "Atoms") -> dict[str, Any]:
     return prov
 
 
-def _finish(out: "Atoms", provenance: dict[str, Any], step: dict[str, Any], *,
-            min_distance_A: float) -> "Atoms":
+def _finish(out: Atoms, provenance: dict[str, Any], step: dict[str, Any], *,
+            min_distance_A: float) -> Atoms:
     notes = json_ready(out.info.pop(STEP_NOTES_KEY, None) or {}, where=f"{step['name']} notes")
     out.info = copy.deepcopy(out.info)
     out.calc = None
@@ -381,8 +383,8 @@ def _finish(out: "Atoms", provenance: dict[str, Any], step: dict[str, Any], *,
     return out
 
 
-def apply_generator(atoms: "Atoms", name: str, *, seed: int,
-                    params: Mapping[str, Any] | None = None) -> list["Atoms"]:
+def apply_generator(atoms: Atoms, name: str, *, seed: int,
+                    params: Mapping[str, Any] | None = None) -> list[Atoms]:
     """Apply generator ``name`` to one structure.
 
     Parameters
@@ -423,13 +425,13 @@ def apply_generator(atoms: "Atoms", name: str, *, seed: int,
     return [_finish(out, provenance, step, min_distance_A=min_distance_A) for out in outputs]
 
 
-def annotate(atoms: "Atoms", **notes: Any) -> "Atoms":
+def annotate(atoms: Atoms, **notes: Any) -> Atoms:
     """Leave JSON-ready ``notes`` for this output's provenance step; returns ``atoms``."""
     atoms.info.setdefault(STEP_NOTES_KEY, {}).update(notes)
     return atoms
 
 
-def fresh_copy(atoms: "Atoms") -> "Atoms":
+def fresh_copy(atoms: Atoms) -> Atoms:
     """A copy whose ``info`` shares nothing with ``atoms`` (ASE's copy is shallow there),
     without calculator or step notes."""
     work = atoms.copy()

@@ -19,10 +19,12 @@ from ssestudio.io.registry import (
     register_reader,
 )
 from ssestudio.io.convert import convert_trajectory, write_trajectory
+from ssestudio.io.memory import AtomsTrajectory
 from ssestudio.io.native import NativeTrajectory, TrajectoryWriter
 from ssestudio.io.unwrap import Unwrapper, unwrap_positions, wrap_positions
 
 __all__ = [
+    "AtomsTrajectory",
     "Frame",
     "NativeTrajectory",
     "SegmentedTrajectory",

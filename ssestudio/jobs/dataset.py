@@ -200,7 +200,7 @@ class DatasetAddSpec(JobSpec):
         self.structures(workspace)
 
     def run(self, ctx: JobContext) -> dict:
-        from ssestudio.data.generators import apply_pipeline
+        from ssestudio.data.generators import GenerationCancelled, apply_pipeline
 
         ws = ctx.workspace
         try:
@@ -210,12 +210,13 @@ class DatasetAddSpec(JobSpec):
         ctx.progress(0.0, "building starting structures")
         start = self.structures(ws)
         ctx.log(f"{len(start)} starting structure(s) from {', '.join(self.sources)}")
-        cancel = _Cancel(ctx)
-        configs = apply_pipeline(start, self.steps(), seed=self.seed,
-                                 progress=lambda f, m="": ctx.progress(0.95 * f, m),
-                                 cancel=cancel)
-        if cancel.flag:
-            raise JobCancelled("cancelled while generating configurations; nothing was added")
+        try:
+            configs = apply_pipeline(start, self.steps(), seed=self.seed,
+                                     progress=lambda f, m="": ctx.progress(0.95 * f, m),
+                                     cancel=_Cancel(ctx))
+        except GenerationCancelled as exc:
+            raise JobCancelled(f"cancelled after {exc.n_done} configurations; nothing was "
+                               "added") from None
         report = dataset.add(configs, note=f"added from {', '.join(self.sources)}")
         sync_versions(ws, dataset, job_id=ctx.job_id)
         ctx.log(f"added {len(report.added)} configurations ({report.duplicates} duplicates "
