@@ -12,6 +12,7 @@ from ssestudio import __version__
 #: Tabs in display order: (title, factory(workspace, manager, context) -> viewable).
 TABS: list[tuple[str, str]] = [
     ("Trajectories", "ssestudio.ui.trajectories:TrajectoriesTab"),
+    ("Dataset", "ssestudio.ui.dataset:DatasetTab"),
     ("Conductivity", "ssestudio.ui.conductivity:ConductivityTab"),
 ]
 
