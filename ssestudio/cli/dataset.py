@@ -203,6 +203,8 @@ def _stats(args) -> int:
         return 0
     print(f"{ds.name}@{v.version}: {out['n_configurations']} configurations, "
           f"{out['n_atoms']} atoms; splits {out['by_split']}; rows {out['summary']['status']}")
+    for warning in v.warnings:
+        print(f"  warning: {warning}")
     for key in ("by_formula", "by_source", "by_level"):
         print(f"  {key[3:]:8s} " + ", ".join(f"{k} ({n})" for k, n in out[key].items()))
     e = out["energy_per_atom_eV"]

@@ -81,6 +81,8 @@ class DatasetVersion:
         What changed (e.g. "labelled 120 configurations with sevenn").
     code_version : str
         ssestudio version that wrote it.
+    warnings : tuple of str
+        E.g. a split left empty although its fraction is not zero.
     """
 
     version: int
@@ -91,6 +93,7 @@ class DatasetVersion:
     split: SplitPolicy
     note: str = ""
     code_version: str = ""
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary."""
@@ -102,7 +105,7 @@ class DatasetVersion:
     def from_dict(cls, d: dict) -> DatasetVersion:
         """Inverse of :meth:`to_dict`."""
         split = SplitPolicy(**{**d["split"], "fractions": tuple(d["split"]["fractions"])})
-        return cls(**{**d, "split": split})
+        return cls(**{**d, "split": split, "warnings": tuple(d.get("warnings", ()))})
 
 
 @dataclass(frozen=True)

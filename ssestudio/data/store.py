@@ -287,9 +287,14 @@ class Dataset:
             counts[policy.assign(policy.key(row.content_hash, row.group))] += 1
         digest = hashlib.sha1("".join(sorted(f"{r.content_hash}:{r.mtime}" for r in rows))
                               .encode()).hexdigest()
+        empty = [s for s, f in zip(SPLITS, policy.fractions) if f > 0 and not counts[s]]
+        notes = (f"the {' and '.join(empty)} split(s) are empty although their fraction is not "
+                 f"zero: too few {'groups' if policy.by == 'group' else 'configurations'} "
+                 f"({len({r.group for r in rows}) if policy.by == 'group' else len(rows)}) "
+                 "for these fractions; add data or re-split",) if empty and rows else ()
         version = DatasetVersion(version=number, created=_now(), n_configurations=len(rows),
                                  counts=counts, content_hash=digest, split=policy, note=note,
-                                 code_version=code_version())
+                                 code_version=code_version(), warnings=notes)
         meta["versions"] = [*meta.get("versions", []), version.to_dict()]
         meta["split"] = asdict(policy)
         self._db.metadata = meta

@@ -134,7 +134,10 @@ class DatasetTab(AlertFeedback, pn.viewable.Viewer):
         s = self._guard(self.model.summary) or {}
         self._summary.object = ("" if not s else
                                 f"**{s['name']}** · version {s['latest_version']} · rows "
-                                + ", ".join(f"{k} {v}" for k, v in s["status"].items()))
+                                + ", ".join(f"{k} {v}" for k, v in s["status"].items())
+                                + "".join(f"\n\n⚠ {w}" for w in
+                                          (s["versions"][-1].get("warnings", [])
+                                           if s["versions"] else [])))
 
     # ---- actions -----------------------------------------------------------------------
     def _create(self):

@@ -83,6 +83,10 @@ def test_splits_are_reproducible_stable_and_by_group(tmp_path):
     assert all(len(s) == 1 for s in groups.values())  # a group never straddles splits
     assert {c.info["row_id"]: c.info["split"] for c in a.configurations(version=1)} == old
     assert len(a.configurations(version=2, split="train")) == v.counts["train"]
+    assert v.warnings == () or "empty" in v.warnings[0]
+    few = Dataset.create(tmp_path / "c", name="c", split=SplitPolicy(by="group"))
+    (w,) = few.add(labelled(copper_configs(2))).version.warnings  # 2 groups, 3 splits
+    assert "too few groups (2)" in w
 
 
 def test_errors_name_the_problem(tmp_path):
