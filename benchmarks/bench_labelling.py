@@ -2,7 +2,7 @@
 
 Labels ``--n`` rattled copies of a 128-atom Li3PS4 cell (the bundled 64-atom random
 packing, doubled) with each installed teacher through :func:`ssestudio.data.teachers.label_batch`
-(CHGNet batched, SevenNet one by one), one torch thread, after one warm-up call (model
+(one by one on CPU; CHGNet batches on a GPU), one torch thread, after one warm-up call (model
 loading is reported separately). Prints configurations/s and atoms/s per teacher and the
 ratio to SevenNet-0 measured in the same run.
 
