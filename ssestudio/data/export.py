@@ -22,7 +22,7 @@ renamed into place only when complete, so a failed export leaves nothing behind.
 
 References
 ----------
-.. [1] Extended XYZ specification, https://github.com/libAtoms/extxyz
+.. [1] Extended XYZ specification (the libAtoms/extxyz repository on GitHub)
 .. [2] MACE, training data: https://mace-docs.readthedocs.io/en/latest/guide/training.html
 .. [3] DeePMD-kit data format, https://docs.deepmodeling.com/projects/deepmd/en/latest/data/system.html
 """

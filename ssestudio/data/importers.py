@@ -25,7 +25,7 @@ a source with nothing usable, or broken as a whole, raises ``UserInputError``.
 
 References
 ----------
-.. [1] Extended XYZ specification, https://github.com/libAtoms/extxyz (``virial`` is
+.. [1] Extended XYZ specification (the libAtoms/extxyz repository on GitHub) (``virial`` is
    ``-stress * volume``, eV).
 .. [2] DeePMD-kit data format, https://docs.deepmodeling.com/projects/deepmd/en/latest/data/system.html
 .. [3] ASE database, https://wiki.fysik.dtu.dk/ase/ase/db/db.html
