@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ssestudio.core.errors import UserInputError
 from ssestudio.jobs.context import JobCancelled
-from ssestudio.jobs.md import _as_option_pairs
+from ssestudio.jobs.md import as_option_pairs
 from ssestudio.jobs.spec import JobSpec, register_job
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ class DatasetLabelSpec(JobSpec):
 
     def validate(self) -> None:
         object.__setattr__(self, "dataset", _check_dataset_name(self.dataset))
-        object.__setattr__(self, "teacher_options", _as_option_pairs(self.teacher_options))
+        object.__setattr__(self, "teacher_options", as_option_pairs(self.teacher_options))
         if int(self.batch_size) < 1 or not float(self.max_force_eV_A) > 0:
             raise UserInputError("batch_size must be >= 1 and max_force_eV_A > 0")
         if self.limit is not None and int(self.limit) < 1:

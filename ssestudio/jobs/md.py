@@ -31,8 +31,8 @@ STATS_INTERVAL_S = 2.0
 MAX_TIMESTEP_FS = 10.0
 
 
-def _as_option_pairs(options: Any) -> tuple[tuple[str, Any], ...]:
-    """Calculator options as sorted ``(name, JSON value)`` pairs (hashable-ish, frozen)."""
+def as_option_pairs(options: Any) -> tuple[tuple[str, Any], ...]:
+    """Calculator options as sorted ``(name, JSON value)`` pairs (frozen), for job specs."""
     if options is None:
         return ()
     try:
@@ -105,7 +105,7 @@ class MDSpec(JobSpec):
         path = Path(str(self.structure)).expanduser()
         structure = str(path.absolute()) if path.is_file() else str(self.structure).strip()
         object.__setattr__(self, "structure", structure)
-        object.__setattr__(self, "calculator_options", _as_option_pairs(self.calculator_options))
+        object.__setattr__(self, "calculator_options", as_option_pairs(self.calculator_options))
         object.__setattr__(self, "supercell", _check_supercell(self.supercell))
         if not isinstance(self.calculator, str) or not self.calculator.strip():
             raise UserInputError(f"calculator must be a name such as 'emt', got {self.calculator!r}")
