@@ -111,6 +111,8 @@ def execute_job(ws: "Workspace", job_id: int, *, executor: str,
         finally:
             if on_body_done is not None:
                 on_body_done()
-    store.finish_job(ws, job_id, status, message=message, result=result, error=error)
+    if not store.finish_job(ws, job_id, status, message=message, result=result, error=error):
+        ctx.log(f"could not store the final status {status}: the job row is now "
+                f"{store.get_job(ws, job_id).status} (finished by someone else)")
     ctx.log(f"{status}: {message}" + (f"\n{error}" if error else ""))
     return status
