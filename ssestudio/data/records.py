@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 from ase import Atoms
+from ase.stress import full_3x3_to_voigt_6_stress
 
 from ssestudio.core.errors import UserInputError
 
@@ -159,12 +160,9 @@ def labels_of(atoms: Atoms) -> dict | None:
     out = {"energy": float(results["energy"]), "forces": np.asarray(results["forces"], float)}
     if results.get("stress") is not None:
         stress = np.asarray(results["stress"], float)
-        out["stress"] = _voigt(stress) if stress.shape == (3, 3) else stress
+        out["stress"] = full_3x3_to_voigt_6_stress(stress) if stress.shape == (3, 3) else stress
     return out
 
-
-def _voigt(s: np.ndarray) -> np.ndarray:
-    return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
 
 
 def check_labels(atoms: Atoms, labels: dict, *, max_force_eV_A: float = 50.0) -> str | None:

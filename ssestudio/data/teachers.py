@@ -83,13 +83,14 @@ def _chgnet_batch(calc, configurations: Sequence[Atoms], batch_size: int) -> lis
     out = []
     for atoms, p in zip(configurations, predictions):
         out.append(({"energy": float(p["e"]) * len(atoms), "forces": np.asarray(p["f"], float),
-                     "stress": _voigt(np.asarray(p["s"], float)) * GPa}, None))
+                     "stress": _as_voigt(np.asarray(p["s"], float)) * GPa}, None))
     return out
 
 
-def _voigt(s: np.ndarray) -> np.ndarray:
-    return s if s.shape == (6,) else np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2],
-                                               s[0, 1]])
+def _as_voigt(s: np.ndarray) -> np.ndarray:
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    return s if s.shape == (6,) else full_3x3_to_voigt_6_stress(s)
 
 
 TEACHERS: dict[str, Teacher] = {

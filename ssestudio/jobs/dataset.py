@@ -82,6 +82,13 @@ def open_dataset(workspace: Workspace, name: str) -> Dataset:
     return Dataset.open(folder)
 
 
+def open_or_create_dataset(workspace: Workspace, name: str) -> Dataset:
+    """The workspace dataset ``name``, created (empty, default split) when missing."""
+    if (dataset_folder(workspace, name) / "dataset.db").is_file():
+        return open_dataset(workspace, name)
+    return create_dataset(workspace, name)
+
+
 def list_datasets(workspace: Workspace) -> list[Dataset]:
     """Every dataset of the workspace, by name."""
     from ssestudio.data.store import Dataset
@@ -203,10 +210,7 @@ class DatasetAddSpec(JobSpec):
         from ssestudio.data.generators import GenerationCancelled, apply_pipeline
 
         ws = ctx.workspace
-        try:
-            dataset = open_dataset(ws, self.dataset)
-        except UserInputError:
-            dataset = create_dataset(ws, self.dataset)
+        dataset = open_or_create_dataset(ws, self.dataset)
         ctx.progress(0.0, "building starting structures")
         start = self.structures(ws)
         ctx.log(f"{len(start)} starting structure(s) from {', '.join(self.sources)}")
@@ -267,10 +271,7 @@ class DatasetImportSpec(JobSpec):
             ctx.check_cancelled()
             reports.append(import_configurations(path, format=self.format, level=self.level))
         ws = ctx.workspace
-        try:
-            dataset = open_dataset(ws, self.dataset)
-        except UserInputError:
-            dataset = create_dataset(ws, self.dataset)
+        dataset = open_or_create_dataset(ws, self.dataset)
         configs = [c for r in reports for c in r.configurations]
         added = dataset.add(configs, note=f"imported {len(configs)} configurations from "
                                           f"{', '.join(Path(p).name for p in self.paths)}")
