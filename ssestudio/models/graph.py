@@ -117,7 +117,7 @@ def species_index(symbols: Sequence[str], elements: Sequence[str]) -> np.ndarray
 
 
 def neighbor_edges(atoms: Atoms, cutoff_A: float) -> tuple[np.ndarray, np.ndarray]:
-    """Full neighbour list of ``atoms`` within ``cutoff_A``.
+    """Full neighbour list of ``atoms`` within ``cutoff_A``, sorted by centre atom.
 
     Returns
     -------
@@ -136,15 +136,18 @@ def neighbor_edges(atoms: Atoms, cutoff_A: float) -> tuple[np.ndarray, np.ndarra
     box = cell if all(pbc) else np.zeros((3, 3))
     nl = vesin.NeighborList(cutoff=float(cutoff_A), full_list=True)
     i, j, s = nl.compute(atoms.positions, box, bool(all(pbc)), "ijS")
-    edge_index = np.stack([np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)])
-    return edge_index, np.asarray(s, dtype=float).reshape(-1, 3)
+    order = np.argsort(i, kind="stable")    # sorted by centre: models lay neighbours out densely
+    edge_index = np.stack([np.asarray(i, dtype=np.int64)[order],
+                           np.asarray(j, dtype=np.int64)[order]])
+    return edge_index, np.asarray(s, dtype=float).reshape(-1, 3)[order]
 
 
 def _edges_ase(atoms: Atoms, cutoff_A: float) -> tuple[np.ndarray, np.ndarray]:
     """Mixed periodicity (slabs, wires): ASE's neighbour list (slow but general)."""
     from ase.neighborlist import neighbor_list
     i, j, s = neighbor_list("ijS", atoms, cutoff_A)
-    return np.stack([i, j]).astype(np.int64), s.astype(float)
+    order = np.argsort(i, kind="stable")
+    return np.stack([i[order], j[order]]).astype(np.int64), s[order].astype(float)
 
 
 def _labels(atoms: Atoms) -> tuple[float | None, np.ndarray | None, np.ndarray | None]:
