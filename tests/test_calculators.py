@@ -49,7 +49,7 @@ def test_listing_checks_availability_without_importing():
 
 def test_unknown_name_lists_registered_ones():
     with pytest.raises(UserInputError, match=r"unknown calculator 'mace'; registered "
-                                             r"calculators: chgnet, emt, lj, sevenn"):
+                                             r"calculators: chgnet, emt, lj, model, sevenn"):
         get_calculator("mace")
     with pytest.raises(UserInputError, match="non-empty string"):
         get_calculator("")

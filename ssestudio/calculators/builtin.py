@@ -132,3 +132,27 @@ def chgnet(*, device: str = "cpu", num_threads: int | None = 1,
     from chgnet.model.dynamics import CHGNetCalculator
 
     return CHGNetCalculator(use_device=device, **kwargs)
+
+
+@register_calculator("model", requires={"torch": _TORCH_HINT},
+                     description="a force field trained by SSE Studio (model or ensemble file, "
+                                 "or run folder); ensembles add the DP-GEN force deviation",
+                     cache=True)
+def trained_model(*, path: str, device: str = "cpu",
+                  num_threads: int | None = 1) -> "BaseCalculator":
+    """A model saved by :mod:`ssestudio.training` (``best.pt``, ``ensemble.pt``).
+
+    Parameters
+    ----------
+    path : str
+        Model or ensemble file, or a run folder (its ``ensemble.pt`` or ``best.pt``).
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    num_threads : int or None
+        ``torch.set_num_threads`` for this process; None keeps torch's default.
+    """
+    _set_torch_threads(num_threads)
+    from ssestudio.models.calculator import load_calculator
+    from ssestudio.models.serialization import model_file
+
+    return load_calculator(model_file(path), device=device)

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "md": ("ssestudio.cli.md", "run molecular dynamics as a background job (live trajectory)"),
     "dataset": ("ssestudio.cli.dataset",
                 "build, label (offline teacher), import, inspect and export training datasets"),
+    "train": ("ssestudio.cli.train",
+              "train a force field or an ensemble on a dataset (background job, live)"),
+    "evaluate": ("ssestudio.cli.evaluate",
+                 "errors of a model or ensemble on a dataset split (energy, forces, stress)"),
 }
 
 

@@ -21,7 +21,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--structure", required=True,
                         help="workspace structure name/id, or a structure file ASE reads")
     parser.add_argument("--calculator", default="emt",
-                        help="calculator name (emt, lj, sevenn, chgnet) or module.path:Class")
+                        help="calculator name (emt, lj, sevenn, chgnet, model -o path=RUN_DIR) "
+                             "or module.path:Class")
     parser.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
                         help="calculator option, repeatable; VALUE is parsed as JSON when it "
                              "can be (e.g. -o model=7net-l3i5 -o num_threads=2)")

@@ -42,15 +42,16 @@ def model_payload(model: ForceFieldModel) -> dict[str, Any]:
 
 def model_from_payload(payload: dict[str, Any]) -> ForceFieldModel:
     """Rebuild a model from :func:`model_payload` output (strict state-dict match)."""
+    dtype = getattr(torch, payload.get("dtype", "float32"), torch.float32)
     try:
         cls = model_family(payload["family"])
         model = cls(payload["elements"], payload["cutoff_A"], **payload["hyperparameters"])
+        model.to(dtype)     # before loading, so float64 weights are not rounded to float32
         model.load_state_dict(payload["state_dict"], strict=True)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise UserInputError(f"the model file is damaged or from an incompatible version "
                              f"({type(exc).__name__}: {exc})") from exc
-    dtype = getattr(torch, payload.get("dtype", "float32"), torch.float32)
-    return model.to(dtype)
+    return model
 
 
 def _atomic_save(obj: Any, path: Path) -> Path:
@@ -174,3 +175,24 @@ def export_torchscript(model: ForceFieldModel, path: str | Path) -> Path:
     scripted.save(str(tmp))
     os.replace(tmp, path)
     return path
+
+
+def model_file(path: str | Path) -> Path:
+    """The model file of ``path``: the file itself, or a run folder's ``ensemble.pt`` /
+    ``best.pt``.
+
+    Raises
+    ------
+    UserInputError
+        Nothing loadable there.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for candidate in ("ensemble.pt", "best.pt"):
+            if (path / candidate).is_file():
+                return path / candidate
+        raise UserInputError(f"folder {path} holds no ensemble.pt or best.pt: training has not "
+                             "saved a model there yet")
+    raise UserInputError(f"model file {path} does not exist")

@@ -100,3 +100,30 @@ def test_ensemble_calculator_mean_and_dpgen_force_deviation(tmp_path):
     assert same.results["max_force_deviation"] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(UserInputError, match="at least 2"):
         save_ensemble(tmp_path / "one.pt", members[:1])
+
+
+def test_registered_as_the_model_calculator(tmp_path):
+    from ssestudio.calculators import clear_calculator_cache, get_calculator
+
+    m = model()
+    run = tmp_path / "run"
+    save_model(run / "best.pt", m)
+    clear_calculator_cache()
+    calc = get_calculator("model", path=str(run), num_threads=None)
+    atoms = lips_cell()
+    atoms.calc = calc
+    b = atoms_to_batch([atoms], m.elements, m.cutoff_A, dtype=torch.float64)
+    assert atoms.get_potential_energy() == pytest.approx(float(m(b)["energy"].detach()))
+    with pytest.raises(UserInputError, match="no ensemble.pt or best.pt"):
+        get_calculator("model", path=str(tmp_path), num_threads=None)
+    clear_calculator_cache()
+
+
+def test_float64_weights_load_bit_exact(tmp_path):
+    m = model()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 1e-9)   # bits below float32 precision
+    loaded, _ = load_model(save_model(tmp_path / "m.pt", m))
+    for (name, a), b in zip(m.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
