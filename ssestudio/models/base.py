@@ -29,7 +29,7 @@ from ssestudio.core.errors import UserInputError
 from ssestudio.models.graph import GraphBatch
 
 #: Modules whose import registers the built-in families and presets.
-_BUILTIN_MODULES = ("ssestudio.models.builtin",)
+_BUILTIN_MODULES = ("ssestudio.models.builtin", "ssestudio.models.mace_backend")
 
 
 class ForceFieldModel(torch.nn.Module):

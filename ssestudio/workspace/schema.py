@@ -139,17 +139,16 @@ def connect(db_path: Path) -> sqlite3.Connection:
 def read_schema_version(db_path: Path) -> int:
     """Schema version of a workspace database, read without modifying the file.
 
+    The file is read through SQLite only: closing a plain ``open()`` of the database
+    would release every SQLite lock this process holds on it (POSIX locks belong to the
+    process), and another process's worker could then take it for the last connection,
+    checkpoint and delete the WAL under this process's other connections.
+
     Raises
     ------
     NotAWorkspaceError
         If the file is not an SQLite database or has no SSE Studio ``meta`` table.
     """
-    with open(db_path, "rb") as fh:
-        head = fh.read(len(_SQLITE_MAGIC))
-    if head != _SQLITE_MAGIC:
-        raise NotAWorkspaceError(
-            f"{db_path} is not an SQLite database, so it is not an SSE Studio workspace; "
-            "it was left untouched: move it away or open another folder with --workspace")
     try:
         conn = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True,
                                timeout=BUSY_TIMEOUT_S)
@@ -160,6 +159,12 @@ def read_schema_version(db_path: Path) -> int:
     except sqlite3.DatabaseError as exc:
         meta = {"error": str(exc)}
     if meta.get("app") != APP_ID or not str(meta.get("schema_version", "")).isdigit():
+        with open(db_path, "rb") as fh:  # not a workspace: no connection of ours uses it
+            head = fh.read(len(_SQLITE_MAGIC))
+        if head != _SQLITE_MAGIC:
+            raise NotAWorkspaceError(
+                f"{db_path} is not an SQLite database, so it is not an SSE Studio workspace; "
+                "it was left untouched: move it away or open another folder with --workspace")
         raise NotAWorkspaceError(
             f"{db_path} is an SQLite database but not an SSE Studio workspace (no 'meta' "
             f"table marked app={APP_ID!r}); it was left untouched: open another folder "

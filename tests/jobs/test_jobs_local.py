@@ -56,7 +56,10 @@ def test_failure_stores_traceback(make_manager):
     (SleepSpec(steps=10_000, dt_s=0.01, cooperative=False, ignore_sigterm=True), "killed"),
 ], ids=["cooperative", "sigterm", "sigkill"])
 def test_cancel_running_job(make_manager, spec, message):
-    manager = make_manager(cancel_grace_s=0.5, kill_grace_s=0.5)
+    # a cooperative job reads the flag every 0.5 s (JobContext.cancel_interval_s): give it
+    # more than that before SIGTERM, or a loaded machine lets the signal win
+    manager = make_manager(cancel_grace_s=3.0 if spec.cooperative else 0.5,
+                           kill_grace_s=0.5)
     job_id = manager.submit(spec)
     pid = wait_until(lambda: (r := manager.get(job_id)).progress and r.pid)
     t0 = time.monotonic()
