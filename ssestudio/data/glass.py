@@ -99,6 +99,14 @@ _AVOGADRO = 6.02214076e23
 _PART = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Z][A-Za-z0-9]*)\s*$")
 
 
+def _simple_ratio(comp: GlassComposition, max_denominator: int = 4) -> str:
+    """A composition string with small integer mole parts near ``comp``'s (a hint)."""
+    fractions = {c: Fraction(f).limit_denominator(max_denominator)
+                 for c, f in comp.fractions.items()}
+    scale = reduce(math.lcm, (f.denominator for f in fractions.values()), 1)
+    return "-".join(f"{int(f * scale)}{c}" for c, f in fractions.items() if f > 0)
+
+
 @dataclass(frozen=True)
 class GlassComposition:
     """A parsed glass composition.
@@ -421,8 +429,9 @@ def random_glass(composition: str | GlassComposition, *, n_atoms: int = 200,
     n_fu = max(1, round(n_atoms / per_unit))
     if n_fu * per_unit > 2 * n_atoms:
         raise UserInputError(f"{comp.text} needs at least {per_unit} atoms for an exact "
-                             f"stoichiometry, far more than n_atoms={n_atoms}; round the mole "
-                             f"parts (e.g. '67Li2S-33P2S5') or raise n_atoms")
+                             f"stoichiometry, far more than n_atoms={n_atoms}; raise n_atoms "
+                             f"or use nearby simple mole parts, e.g. "
+                             f"'{_simple_ratio(comp)}'")
     try:
         density = estimate_density(comp) if density_g_cm3 is None else float(density_g_cm3)
     except (TypeError, ValueError):

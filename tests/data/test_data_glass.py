@@ -125,7 +125,7 @@ def test_molecular_glass_has_exact_stoichiometry_density_and_rigid_ps4(lps_molec
 def test_n_atoms_is_rounded_to_whole_formula_units():
     atoms = random_glass("75Li2S-25P2S5", n_atoms=101, units="atoms", seed=0)
     assert len(atoms) == 104  # 13 x Li3PS4
-    with pytest.raises(UserInputError, match="round the mole parts"):
+    with pytest.raises(UserInputError, match="use nearby simple mole parts, e.g. '2Li2S-1P2S5'"):
         random_glass("66.7Li2S-33.3P2S5", n_atoms=200)
 
 
