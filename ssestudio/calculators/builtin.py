@@ -7,6 +7,8 @@ Each factory imports its package only when called.
 
 from __future__ import annotations
 
+import importlib.util
+
 from typing import TYPE_CHECKING, Any
 
 from ssestudio.calculators.registry import register_calculator
@@ -99,6 +101,12 @@ def sevenn(*, model: str = "7net-0", device: str = "cpu", num_threads: int | Non
        doi:10.1021/acs.jctc.4c00190
     """
     _set_torch_threads(num_threads)
+    if importlib.util.find_spec("mace") is not None:
+        # sevenn 0.10 next to mace-torch shares e3nn 0.4.4, which must be imported by mace
+        # first (see ssestudio.models.mace_backend.import_mace)
+        from ssestudio.models.mace_backend import import_mace
+
+        import_mace()
     from sevenn.calculator import SevenNetCalculator
 
     if modal is not None:
