@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 
 from ssestudio.cli.common import add_json_arg, add_workspace_arg, fail, open_workspace, print_json
-from ssestudio.cli.jobrun import add_detach_arg, parse_options, submit_and_follow
+from ssestudio.cli.jobrun import add_detach_arg, parse_options, report_job, submit_and_follow
 
 VERBS = {
     "new": "create an empty dataset",
@@ -165,18 +165,7 @@ def _import(args) -> int:
 
 
 def _finish(args, rec, describe) -> int:
-    if rec is None:
-        return 0
-    result = rec.result or {}
-    if args.json:
-        print_json({"job_id": rec.id, "status": str(rec.status), "message": rec.message,
-                    **result})
-    elif rec.status == "succeeded":
-        print(describe(result))
-    if rec.status != "succeeded":
-        return fail(f"{rec.kind} job {rec.id} {rec.status}: "
-                    f"{rec.message.removeprefix(f'{rec.status}: ')}", 1)
-    return 0
+    return report_job(rec, as_json=args.json, describe=describe)
 
 
 def _open_version(args):

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 
-from ssestudio.cli.common import open_workspace, print_json
+from ssestudio.cli.common import fail, open_workspace, print_json
 
 
 def add_detach_arg(parser: argparse.ArgumentParser) -> None:
@@ -68,3 +68,24 @@ def follow(manager, job_id: int, *, quiet: bool, poll_s: float = 0.2,
             last, last_print = line, clock()
         time.sleep(poll_s)
     return rec
+
+
+def report_job(rec, *, as_json: bool, describe: Callable[[dict], str],
+               keys: tuple[str, ...] | None = None) -> int:
+    """Print a finished job: JSON (the result, or only ``keys`` of it, with ``job_id``,
+    ``status`` and ``message``) or ``describe(result)`` when it succeeded; a failed or
+    cancelled job prints the reason to stderr and returns 1. ``rec`` None (detached): 0."""
+    if rec is None:
+        return 0
+    result = rec.result or {}
+    if as_json:
+        shown = result if keys is None else {k: result.get(k) for k in keys}
+        print_json({"job_id": rec.id, "status": str(rec.status), "message": rec.message,
+                    **shown})
+    elif rec.status == "succeeded":
+        print(describe(result))
+    if rec.status != "succeeded":
+        message = rec.message.removeprefix(f"{rec.status}: ")
+        return fail(f"{rec.kind} job {rec.id} {rec.status}: {message}"
+                    + (f"\n{rec.error}" if rec.error and not as_json else ""), 1)
+    return 0

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from ssestudio.cli.common import add_json_arg, add_workspace_arg, fail, print_json
-from ssestudio.cli.jobrun import add_detach_arg, parse_options, submit_and_follow
+from ssestudio.cli.common import add_json_arg, add_workspace_arg
+from ssestudio.cli.jobrun import (add_detach_arg, parse_options, report_job,
+                                  submit_and_follow)
 
 #: Keys of the job result printed by ``--json`` (with ``job_id`` and ``status``).
 RESULT_KEYS = ("trajectory", "trajectory_id", "path", "n_frames", "n_atoms", "n_steps_done",
@@ -65,20 +66,7 @@ def build_spec(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     rec = submit_and_follow(args, build_spec(args),
                             on_interrupt="frames written so far are kept (see the job log)")
-    return 0 if rec is None else _report(rec, as_json=args.json)
-
-
-def _report(rec, *, as_json: bool) -> int:
-    result = rec.result or {}
-    if as_json:
-        print_json({"job_id": rec.id, "status": str(rec.status), "message": rec.message,
-                    **{k: result.get(k) for k in RESULT_KEYS}})
-    elif rec.status == "succeeded":
-        print(f"trajectory {result['trajectory']!r} (id {result['trajectory_id']}): "
-              f"{result['n_frames']} frames, {result['atom_steps_per_s']:,.0f} atom-steps/s, "
-              f"<T> = {result['mean_T_K']:.1f} K, {result['wall_s']:.1f} s")
-    if rec.status != "succeeded":
-        message = rec.message.removeprefix(f"{rec.status}: ")
-        return fail(f"md job {rec.id} {rec.status}: {message}"
-                    + (f"\n{rec.error}" if rec.error and not as_json else ""), 1)
-    return 0
+    return report_job(rec, as_json=args.json, keys=RESULT_KEYS, describe=lambda r: (
+        f"trajectory {r['trajectory']!r} (id {r['trajectory_id']}): {r['n_frames']} frames, "
+        f"{r['atom_steps_per_s']:,.0f} atom-steps/s, <T> = {r['mean_T_K']:.1f} K, "
+        f"{r['wall_s']:.1f} s"))

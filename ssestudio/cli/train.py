@@ -12,8 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ssestudio.cli.common import add_json_arg, add_workspace_arg, fail, print_json
-from ssestudio.cli.jobrun import add_detach_arg, parse_options, submit_and_follow
+from ssestudio.cli.common import add_json_arg, add_workspace_arg
+from ssestudio.cli.jobrun import (add_detach_arg, parse_options, report_job,
+                                  submit_and_follow)
 
 #: Keys of the job result printed by ``--json`` (with ``job_id`` and ``status``).
 RESULT_KEYS = ("model", "model_version", "model_path", "run_dir", "dataset", "elements",
@@ -100,29 +101,19 @@ def build_spec(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     rec = submit_and_follow(args, build_spec(args),
                             on_interrupt="training stopped; the best model so far is kept")
-    return 0 if rec is None else _report(rec, as_json=args.json)
+    return report_job(rec, as_json=args.json, keys=RESULT_KEYS, describe=_describe)
 
 
-def _report(rec, *, as_json: bool) -> int:
-    result = rec.result or {}
-    if as_json:
-        print_json({"job_id": rec.id, "status": str(rec.status), "message": rec.message,
-                    **{k: result.get(k) for k in RESULT_KEYS}})
-    elif rec.status == "succeeded":
-        val = result.get("val_metrics") or {}
-        test = result.get("test_metrics") or {}
-        print(f"model {result['model']!r} v{result['model_version']} ({result['model_path']}): "
-              f"{result['epochs']} epochs, stopped by {result['stop_reason']}, best epoch "
-              f"{result['best_epoch']}")
-        for label, m in (("validation", val), ("test", test)):
-            if m:
-                stress = m.get("stress_rmse_GPa")
-                print(f"  {label}: E {m['energy_rmse_meV_atom']:.2f} meV/atom, F "
-                      f"{m['force_rmse_eV_A']:.4f} eV/Å"
-                      + (f", stress {stress:.3f} GPa" if stress is not None else "")
-                      + f" (RMSE, {m['n_structures']} structures)")
-    if rec.status != "succeeded":
-        message = rec.message.removeprefix(f"{rec.status}: ")
-        return fail(f"train job {rec.id} {rec.status}: {message}"
-                    + (f"\n{rec.error}" if rec.error and not as_json else ""), 1)
-    return 0
+def _describe(result: dict) -> str:
+    lines = [f"model {result['model']!r} v{result['model_version']} ({result['model_path']}): "
+             f"{result['epochs']} epochs, stopped by {result['stop_reason']}, best epoch "
+             f"{result['best_epoch']}"]
+    for label in ("validation", "test"):
+        m = result.get("val_metrics" if label == "validation" else "test_metrics") or {}
+        if m:
+            stress = m.get("stress_rmse_GPa")
+            lines.append(f"  {label}: E {m['energy_rmse_meV_atom']:.2f} meV/atom, F "
+                         f"{m['force_rmse_eV_A']:.4f} eV/Å"
+                         + (f", stress {stress:.3f} GPa" if stress is not None else "")
+                         + f" (RMSE, {m['n_structures']} structures)")
+    return "\n".join(lines)

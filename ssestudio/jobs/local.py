@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ssestudio.jobs import store
 from ssestudio.jobs.records import JobStatus
+from ssestudio.jobs.spec import get_job_class
 
 if TYPE_CHECKING:
     from ssestudio.workspace import Workspace
@@ -143,6 +144,14 @@ class LocalExecutor:
                                  error=(f"worker process {proc.pid} exited with code {code} "
                                         f"without reporting; see {ws.job_dir(job_id)}/worker.log"))
 
+    def _grace_s(self, kind: str) -> float:
+        """Cooperative-stop time of a job kind: the longer of ours and the spec's."""
+        try:
+            spec_grace = get_job_class(kind).cancel_grace_s
+        except Exception:  # an unknown kind still gets the default
+            spec_grace = None
+        return max(self.cancel_grace_s, spec_grace or 0.0)
+
     def _escalate_cancels(self, ws: "Workspace") -> None:
         for rec in store.list_jobs(ws, limit=None, status=JobStatus.RUNNING,
                                    executor=self.name):
@@ -152,10 +161,11 @@ class LocalExecutor:
             age = store.cancel_age_s(ws, rec.id) or 0.0
             if not mine:
                 continue
-            if age > self.cancel_grace_s + self.kill_grace_s:
+            grace = self._grace_s(rec.kind)
+            if age > grace + self.kill_grace_s:
                 _signal_group(rec.pid, signal.SIGKILL)
                 store.finish_job(ws, rec.id, JobStatus.CANCELLED,
                                  message="cancelled: worker killed after it ignored SIGTERM")
-            elif age > self.cancel_grace_s and rec.id not in self._termed:
+            elif age > grace and rec.id not in self._termed:
                 _signal_group(rec.pid, signal.SIGTERM)
                 self._termed.add(rec.id)

@@ -46,6 +46,10 @@ class JobSpec(abc.ABC):
     """Base class of job specs (subclasses are frozen dataclasses registered by kind)."""
 
     kind: ClassVar[str] = ""
+    #: seconds a cooperative job of this kind gets after a cancel request before the local
+    #: executor sends SIGTERM (None: the executor's default); longer for jobs whose cancel
+    #: ends them gracefully (training validates, checkpoints and evaluates first)
+    cancel_grace_s: ClassVar[float | None] = None
 
     def __post_init__(self) -> None:
         self.validate()

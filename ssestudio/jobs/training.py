@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ssestudio.core.errors import UserInputError
 from ssestudio.jobs import store
@@ -58,6 +58,9 @@ class TrainSpec(JobSpec):
     config: dict = field(default_factory=dict)
     name: str | None = None
     resume_dir: str | None = None
+
+    #: a stop validates the current epoch, checkpoints and evaluates the test split first
+    cancel_grace_s: ClassVar[float | None] = 600.0
 
     def validate(self) -> None:
         from ssestudio.training import TrainConfig

@@ -13,6 +13,7 @@ from ssestudio import __version__
 TABS: list[tuple[str, str]] = [
     ("Trajectories", "ssestudio.ui.trajectories:TrajectoriesTab"),
     ("Dataset", "ssestudio.ui.dataset:DatasetTab"),
+    ("Training", "ssestudio.ui.training:TrainingTab"),
     ("Conductivity", "ssestudio.ui.conductivity:ConductivityTab"),
 ]
 

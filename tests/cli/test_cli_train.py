@@ -139,3 +139,16 @@ def test_stop_keeps_the_best_model_and_resume_continues(ws, capsys):
     assert out["run_dir"] == run_dir
     code, _, err = cli(capsys, "train", "--resume", str(Path(run_dir).parent / "nothing"), *ws)
     assert code != 0 and "cannot resume" in err
+
+
+def test_text_report_of_a_finished_run():
+    from ssestudio.cli.train import _describe
+
+    m = {"energy_rmse_meV_atom": 3.2, "force_rmse_eV_A": 0.081, "stress_rmse_GPa": 0.21,
+         "n_structures": 7}
+    text = _describe({"model": "lps-default", "model_version": 2, "model_path": "/m/best.pt",
+                      "epochs": 40, "stop_reason": "early_stopping", "best_epoch": 31,
+                      "val_metrics": m, "test_metrics": {**m, "stress_rmse_GPa": None}})
+    assert "model 'lps-default' v2 (/m/best.pt): 40 epochs, stopped by early_stopping" in text
+    assert "validation: E 3.20 meV/atom, F 0.0810 eV/Å, stress 0.210 GPa (RMSE, 7" in text
+    assert "test: E 3.20 meV/atom, F 0.0810 eV/Å (RMSE" in text

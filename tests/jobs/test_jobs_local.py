@@ -137,3 +137,12 @@ def test_worker_command_line(ws):
     assert subprocess.run(cmd, capture_output=True, timeout=60).returncode == 2  # not claimed
     missing = [*cmd[:4], str(ws.root.parent / "nowhere"), *cmd[5:]]
     assert subprocess.run(missing, capture_output=True, timeout=60).returncode == 3
+
+
+def test_a_job_kind_can_ask_for_a_longer_cooperative_stop():
+    from ssestudio.jobs.local import LocalExecutor
+
+    executor = LocalExecutor(cancel_grace_s=2.0)
+    assert executor._grace_s("train") == 600.0        # training stops gracefully: give it time
+    assert executor._grace_s("convert-trajectory") == 2.0
+    assert executor._grace_s("no-such-kind") == 2.0

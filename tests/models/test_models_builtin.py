@@ -4,23 +4,12 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from ase.build import bulk
 
 from ssestudio.core.errors import UserInputError
 from ssestudio.models import atoms_to_batch, build_model, presets
-
-
-def lips_cell(seed=0, repeat=2):
-    """A small rattled triclinic Li-P-S cell (not relaxed; arbitrary but fixed)."""
-    atoms = bulk("Li", "bcc", a=3.6, cubic=True).repeat(repeat)
-    rng = np.random.default_rng(seed)
-    symbols = np.array(atoms.get_chemical_symbols())
-    symbols[rng.permutation(len(atoms))[: len(atoms) // 2]] = "S"
-    symbols[rng.permutation(len(atoms))[:2]] = "P"
-    atoms.symbols = list(symbols)
-    atoms.set_cell(atoms.cell[:] + rng.normal(0, 0.2, (3, 3)), scale_atoms=True)
-    atoms.rattle(0.15, seed=seed)
-    return atoms
+from tests.models.model_checks import (check_forces_by_finite_differences,
+                                       check_stress_by_finite_differences, energy, lips_cell,
+                                       predict)
 
 
 def model(name="default", dtype=torch.float64, seed=0):
@@ -32,50 +21,14 @@ def model(name="default", dtype=torch.float64, seed=0):
     return m
 
 
-def energy(m, atoms):
-    b = atoms_to_batch([atoms], m.elements, m.cutoff_A, dtype=torch.float64)
-    return float(m(b, forces=False)["energy"].detach())
-
-
-def predict(m, atoms, stress=True):
-    b = atoms_to_batch([atoms], m.elements, m.cutoff_A, dtype=torch.float64)
-    out = m(b, forces=True, stress=stress)
-    return {k: v.detach().numpy() for k, v in out.items()}
-
-
 @pytest.mark.parametrize("name", ["default", "large"])
 def test_forces_are_minus_the_finite_difference_gradient(name):
-    m, atoms = model(name), lips_cell()
-    forces = predict(m, atoms, stress=False)["forces"]
-    assert np.abs(forces).max() > 1e-2
-    h = 1e-5
-    for i in (0, 3, 7):
-        for k in range(3):
-            plus, minus = atoms.copy(), atoms.copy()
-            plus.positions[i, k] += h
-            minus.positions[i, k] -= h
-            fd = -(energy(m, plus) - energy(m, minus)) / (2 * h)
-            assert forces[i, k] == pytest.approx(fd, abs=1e-7)
+    check_forces_by_finite_differences(model(name), lips_cell())
 
 
 @pytest.mark.parametrize("name", ["default", "large"])
 def test_stress_is_the_finite_difference_strain_derivative(name):
-    m, atoms = model(name), lips_cell(1)
-    stress = predict(m, atoms)["stress"][0]
-    assert np.abs(stress).max() > 1e-4
-    h, volume = 1e-5, atoms.get_volume()
-    for a in range(3):
-        for b in range(3):
-            def strained(d):
-                eps = np.zeros((3, 3))
-                eps[a, b] += d / 2
-                eps[b, a] += d / 2
-                s = atoms.copy()
-                s.set_cell(atoms.cell[:] @ (np.eye(3) + eps), scale_atoms=True)
-                return energy(m, s)
-            fd = (strained(h) - strained(-h)) / (2 * h) / volume
-            assert stress[a, b] == pytest.approx(fd, abs=1e-9)
-    assert np.allclose(stress, stress.T)
+    check_stress_by_finite_differences(model(name), lips_cell(1), rel_tol=0)
 
 
 def test_energy_is_invariant_to_rotation_translation_permutation_and_image_choice():

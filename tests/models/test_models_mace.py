@@ -14,7 +14,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from ase.build import bulk
 from ase.calculators.lj import LennardJones
 from ase.calculators.singlepoint import SinglePointCalculator
 
@@ -22,23 +21,13 @@ from ssestudio.core.errors import UserInputError
 from ssestudio.models import atoms_to_batch, build_model, presets, save_model
 from ssestudio.models.calculator import ModelCalculator, load_calculator
 from ssestudio.models.serialization import export_torchscript
+from tests.models.model_checks import (check_forces_by_finite_differences,
+                                       check_stress_by_finite_differences, energy, lips_cell,
+                                       predict)
 
 HAS_MACE = importlib.util.find_spec("mace") is not None
 needs_mace = pytest.mark.skipif(not HAS_MACE, reason="mace-torch is not installed")
 ELEMENTS = ["Li", "P", "S"]
-
-
-def lips_cell(seed=0, repeat=2, scale=1.0):
-    """A small rattled triclinic Li-P-S cell (16 atoms for repeat=2)."""
-    atoms = bulk("Li", "bcc", a=3.6 * scale, cubic=True).repeat(repeat)
-    rng = np.random.default_rng(seed)
-    symbols = np.array(atoms.get_chemical_symbols())
-    symbols[rng.permutation(len(atoms))[: len(atoms) // 2]] = "S"
-    symbols[rng.permutation(len(atoms))[:2]] = "P"
-    atoms.symbols = list(symbols)
-    atoms.set_cell(atoms.cell[:] + rng.normal(0, 0.2 * scale, (3, 3)), scale_atoms=True)
-    atoms.rattle(0.15, seed=seed)
-    return atoms
 
 
 def lj_labelled(n, seed=0):
@@ -72,16 +61,6 @@ def mace_model():
     m = build_model("mace", ELEMENTS).to(torch.float64)
     m.set_energy_scale(20.0)
     return m.eval()
-
-
-def energy(m, atoms):
-    b = atoms_to_batch([atoms], m.elements, m.cutoff_A, dtype=torch.float64)
-    return float(m(b, forces=False)["energy"].detach())
-
-
-def predict(m, atoms, stress=True):
-    b = atoms_to_batch([atoms], m.elements, m.cutoff_A, dtype=torch.float64)
-    return {k: v.detach().numpy() for k, v in m(b, forces=True, stress=stress).items()}
 
 
 # ---- everywhere -----------------------------------------------------------------------------
@@ -144,16 +123,7 @@ def test_build_describe_and_no_torchscript(mace_model, tmp_path):
 def test_forces_are_minus_the_finite_difference_gradient(mace_model):
     m = mace_model
     for atoms in (lips_cell(0), lips_cell(5, scale=0.75)):   # the second inside the ZBL core
-        forces = predict(m, atoms, stress=False)["forces"]
-        assert np.abs(forces).max() > 1e-2
-        h = 1e-5
-        for i in (0, 3, 7):
-            for k in range(3):
-                plus, minus = atoms.copy(), atoms.copy()
-                plus.positions[i, k] += h
-                minus.positions[i, k] -= h
-                fd = -(energy(m, plus) - energy(m, minus)) / (2 * h)
-                assert forces[i, k] == pytest.approx(fd, abs=1e-7, rel=1e-6)
+        check_forces_by_finite_differences(m, atoms)
     b = atoms_to_batch([atoms], m.elements, m.cutoff_A, dtype=torch.float64)
     vectors = (b.positions[b.edge_index[1]] - b.positions[b.edge_index[0]]
                + b.shifts @ b.cell[0])
@@ -162,22 +132,7 @@ def test_forces_are_minus_the_finite_difference_gradient(mace_model):
 
 @needs_mace
 def test_stress_is_the_finite_difference_strain_derivative(mace_model):
-    m, atoms = mace_model, lips_cell(1)
-    stress = predict(m, atoms)["stress"][0]
-    assert np.abs(stress).max() > 1e-5
-    h, volume = 1e-5, atoms.get_volume()
-    for a in range(3):
-        for b in range(3):
-            def strained(d):
-                eps = np.zeros((3, 3))
-                eps[a, b] += d / 2
-                eps[b, a] += d / 2
-                s = atoms.copy()
-                s.set_cell(atoms.cell[:] @ (np.eye(3) + eps), scale_atoms=True)
-                return energy(m, s)
-            fd = (strained(h) - strained(-h)) / (2 * h) / volume
-            assert stress[a, b] == pytest.approx(fd, abs=1e-9, rel=1e-6)
-    assert np.allclose(stress, stress.T)
+    check_stress_by_finite_differences(mace_model, lips_cell(1), min_stress=1e-5)
 
 
 @needs_mace

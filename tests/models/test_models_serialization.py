@@ -12,7 +12,8 @@ from ssestudio.models import build_model, load_model, save_ensemble, save_model
 from ssestudio.models.calculator import EnsembleCalculator, ModelCalculator, load_calculator
 from ssestudio.models.graph import atoms_to_batch
 from ssestudio.models.serialization import export_torchscript, read_metadata
-from tests.models.test_models_builtin import lips_cell, model
+from tests.models.model_checks import lips_cell
+from tests.models.test_models_builtin import model
 
 
 def test_save_load_round_trip_keeps_predictions_metadata_and_dtype(tmp_path):
