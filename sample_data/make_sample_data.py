@@ -5,11 +5,15 @@ Usage (from the repository root)::
     python sample_data/make_sample_data.py structures     # crystal + glass start
     python sample_data/make_sample_data.py md             # needs `pip install sevenn`
     python sample_data/make_sample_data.py native         # needs ssestudio installed
+    python sample_data/make_sample_data.py model          # ~35 min on 2 cores: dataset + training
 
 ``md`` runs a short Langevin MD of a 64-atom Li3PS4-composition melt with the offline
 foundation model SevenNet-0 (sevenn wheel, weights included, no network) and writes
 extended XYZ with energies and forces. ``native`` converts it to the project's HDF5
-trajectory format. Everything is seeded, so reruns give the same files up to floating
+trajectory format. ``model`` builds a Li-P-S dataset with the dataset builder (MD snapshots
+with SevenNet-0 of glasses and crystals, strained and rattled crystals and glasses),
+labels it with SevenNet-0, and trains the built-in default model on it for 15 minutes
+(exactly the ``ssestudio`` commands in :data:`MODEL_COMMANDS`). Everything is seeded, so reruns give the same files up to floating
 point differences between machines and library versions.
 """
 
@@ -155,8 +159,66 @@ def make_native(*, keep_xyz_frames: int = 40, timestep_fs: float = 10.0) -> None
     src.unlink()
 
 
+MODELS = HERE / "models"
+#: The ``ssestudio`` commands behind ``models/lps_default.pt`` (run in a scratch workspace).
+_SEVENN = ["calculator=sevenn", 'calculator_options={"num_threads":1}']
+_STRAIN = ["--step", "strain", "volumetric=[-0.04,0.04]"]
+MODEL_COMMANDS: list[list[str]] = [
+    ["dataset", "new", "lps"],
+    ["dataset", "add", "lps", "--source", "glass:75Li2S-25P2S5:64", "--step", "md_snapshots",
+     *_SEVENN, "temperatures_K=[500,800,1100]", "n_snapshots=12", "interval=10",
+     "equilibration_steps=30", "--seed", "11"],
+    ["dataset", "add", "lps", "--source", "glass:70Li2S-30P2S5:64", "--step", "md_snapshots",
+     *_SEVENN, "temperatures_K=[600,1000]", "n_snapshots=12", "interval=10",
+     "equilibration_steps=30", "--seed", "12"],
+    ["dataset", "add", "lps", "--source", "library:beta_li3ps4", "--step", "supercell",
+     "min_length_A=8", "--step", "md_snapshots", *_SEVENN, "temperatures_K=[400,700]",
+     "n_snapshots=12", "interval=10", "equilibration_steps=20", "--seed", "13"],
+    ["dataset", "add", "lps", "--source", "library:gamma_li3ps4", "--step", "supercell",
+     "min_length_A=8", "--step", "md_snapshots", *_SEVENN, "temperatures_K=[400,700]",
+     "n_snapshots=12", "interval=10", "equilibration_steps=20", "--seed", "14"],
+    ["dataset", "add", "lps", "--source", "library:beta_li3ps4", "--step", "supercell",
+     "min_length_A=8", *_STRAIN, "shear=0.02", "n_copies=5", "--step", "rattle",
+     "stdev_A=0.06", "n_copies=20", "--seed", "1"],
+    ["dataset", "add", "lps", "--source", "library:gamma_li3ps4", "--step", "supercell",
+     "min_length_A=8", *_STRAIN, "shear=0.02", "n_copies=5", "--step", "rattle",
+     "stdev_A=0.06", "n_copies=16", "--seed", "2"],
+    ["dataset", "add", "lps", "--source", "glass:75Li2S-25P2S5:64", *_STRAIN, "n_copies=5",
+     "--step", "rattle", "stdev_A=0.06", "n_copies=16", "--seed", "3"],
+    ["dataset", "add", "lps", "--source", "glass:70Li2S-30P2S5:84", *_STRAIN, "n_copies=4",
+     "--step", "rattle", "stdev_A=0.06", "n_copies=15", "--seed", "4"],
+    ["dataset", "add", "lps", "--source", "library:li2s", "--step", "supercell", "min_length_A=8",
+     *_STRAIN, "shear=0.02", "n_copies=3", "--step", "rattle", "stdev_A=0.06", "n_copies=10",
+     "--seed", "5"],
+    ["dataset", "label", "lps", "--teacher", "sevenn"],
+    ["dataset", "add", "lps", "--source", "glass:75Li2S-25P2S5:64", "--step", "strain",
+     "volumetric=[-0.05,0.05]", "shear=0.02", "n_copies=4", "--step", "rattle", "stdev_A=0.1",
+     "n_copies=15", "--seed", "21"],
+    ["dataset", "label", "lps", "--teacher", "sevenn"],
+    ["train", "--dataset", "lps@2", "--model", "default", "--max-time-min", "15", "--epochs",
+     "2000", "--threads", "2", "--set", "early_stopping_patience=60", "--name", "lps-default"],
+]
+
+
+def make_model(workspace: Path | None = None) -> None:
+    """Build the Li-P-S dataset, label it with SevenNet-0, train ``models/lps_default.pt``."""
+    import shutil
+    import tempfile
+
+    from ssestudio.cli.main import main
+
+    root = Path(workspace or tempfile.mkdtemp(prefix="sse-sample-model-")) / "ws"
+    for command in MODEL_COMMANDS:
+        print("ssestudio", " ".join(command), flush=True)
+        if main([*command, "--workspace", str(root)]) != 0:
+            sys.exit(f"failed: ssestudio {' '.join(command)}")
+    MODELS.mkdir(exist_ok=True)
+    shutil.copyfile(root / "models" / "lps-default" / "best.pt", MODELS / "lps_default.pt")
+
+
 if __name__ == "__main__":
-    steps = {"structures": make_structures, "md": run_md, "native": make_native}
+    steps = {"structures": make_structures, "md": run_md, "native": make_native,
+             "model": make_model}
     for name in sys.argv[1:] or list(steps):
         if name not in steps:
             sys.exit(f"unknown step {name!r}; choose from {', '.join(steps)}")

@@ -300,8 +300,65 @@ LI2B12H12 = LibraryEntry(
           "Verify against Her et al. before quoting.",
 )
 
+# --- Li7P3S11 -----------------------------------------------------------------------------
+# H. Yamane et al., "Crystal structure of a superionic conductor, Li7P3S11", Solid State
+# Ionics 178, 1163 (2007), doi:10.1016/j.ssi.2007.05.020; ICSD 157654. P-1, all 21 sites on
+# 2i: per asymmetric unit one P2S7 ditetrahedron (P1, P2, bridging S1, S2-S7), one PS4 (P3,
+# S8-S11) and 7 Li. Internal coordinates reconstructed (see notes), not the refined ones.
+LI7P3S11 = LibraryEntry(
+    name="li7p3s11",
+    formula="Li7P3S11",
+    description="Li7P3S11, the superionic glass-ceramic phase: P2S7 ditetrahedra and PS4 "
+                "tetrahedra in a triclinic cell",
+    spacegroup=2,
+    spacegroup_symbol="P-1",
+    cellpar=(12.5009, 6.0316, 12.5303, 102.845, 113.2024, 74.467),
+    sites=(
+        Site("P1", "2i", (0.2071, 0.8834, 0.8961), {"P": 1}),
+        Site("P2", "2i", (0.4223, 0.8348, 0.1822), {"P": 1}),
+        Site("P3", "2i", (0.1676, 0.5796, 0.4061), {"P": 1}),
+        Site("S1", "2i", (0.3670, 0.9920, 0.0223), {"S": 1}),  # bridging S of P2S7
+        Site("S2", "2i", (0.2031, 0.9396, 0.7394), {"S": 1}),
+        Site("S3", "2i", (0.0676, 0.1181, 0.9293), {"S": 1}),
+        Site("S4", "2i", (0.2170, 0.5515, 0.9078), {"S": 1}),
+        Site("S5", "2i", (0.5349, 0.5351, 0.1622), {"S": 1}),
+        Site("S6", "2i", (0.2841, 0.7738, 0.2093), {"S": 1}),
+        Site("S7", "2i", (0.4895, 0.0845, 0.3132), {"S": 1}),
+        Site("S8", "2i", (0.9983, 0.5888, 0.3945), {"S": 1}),
+        Site("S9", "2i", (0.2956, 0.3867, 0.5319), {"S": 1}),
+        Site("S10", "2i", (0.1926, 0.9130, 0.4481), {"S": 1}),
+        Site("S11", "2i", (0.1737, 0.4116, 0.2438), {"S": 1}),
+        Site("Li1", "2i", (0.1073, 0.0562, 0.1290), {"Li": 1}),
+        Site("Li2", "2i", (0.0068, 0.8198, 0.5933), {"Li": 1}),
+        Site("Li3", "2i", (0.3168, 0.0764, 0.3749), {"Li": 1}),
+        Site("Li4", "2i", (0.7280, 0.6797, 0.2648), {"Li": 1}),
+        Site("Li5", "2i", (0.3509, 0.3667, 0.1649), {"Li": 1}),
+        Site("Li6", "2i", (0.6387, 0.2923, 0.3303), {"Li": 1}),
+        Site("Li7", "2i", (0.9625, 0.5942, 0.1908), {"Li": 1}),
+    ),
+    formula_units=2,
+    oxidation_states={"Li": 1, "P": 5, "S": -2},
+    reference="H. Yamane et al., Solid State Ionics 178, 1163 (2007), "
+              "doi:10.1016/j.ssi.2007.05.020",
+    source_density_g_cm3=1.9788,
+    coordinates="reconstructed",
+    icsd=157654,
+    temperature_K=298.0,
+    notes="Published cell, space group and content (per asymmetric unit one P2S7, one PS4 "
+          "and 7 Li, all on 2i); the refined coordinates were not at hand. Internal "
+          "coordinates come from a SevenNet-0 relaxation in the fixed published cell with "
+          "P-1 symmetry kept, starting from random placements of ideal P2S7 and PS4 units "
+          "(and their inversion images, pushed apart as rigid bodies to S-S >= 3.2 Å "
+          "between units) with Li at the emptiest points; this is the lowest "
+          "of 10 seeds (the others lie 2-36 meV/atom higher), so it is one low-energy "
+          "arrangement, not necessarily the real one. P-S 2.01-2.08 Å terminal, 2.16/2.19 Å "
+          "to the bridging S1, P-S1-P 109°, every Li with 4-5 S at 2.38-2.80 Å. The "
+          "temperature of the diffraction data was not at hand (room temperature assumed). "
+          "Verify against Yamane et al. before quoting.",
+)
+
 #: All entries, in the order they are documented.
 ENTRIES: tuple[LibraryEntry, ...] = (
     LI2S, GAMMA_LI3PS4, BETA_LI3PS4, LGPS, LI6PS5CL, LI6PS5CL_DISORDERED, LLZO, LI3YCL6,
-    LI2B12H12,
+    LI2B12H12, LI7P3S11,
 )

@@ -4,7 +4,10 @@
 
     {"structures": [{"file": "structures/x.cif", "name": "...", "description": "..."}],
      "trajectories": [{"file": "trajectories/y.h5", "name": "...", "format": "native",
-                       "timestep_fs": 10.0, "description": "..."}]}
+                       "timestep_fs": 10.0, "description": "..."}],
+     "models": [{"file": "models/z.pt", "name": "...", "description": "..."}]}
+
+A model file is copied into ``models/<name>/`` of the workspace and registered there.
 
 Without a manifest nothing is seeded.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 _SECTIONS = {"structures": {"file", "name", "description"},
-             "trajectories": {"file", "name", "format", "timestep_fs", "description"}}
+             "trajectories": {"file", "name", "format", "timestep_fs", "description"},
+             "models": {"file", "name", "description"}}
 
 
 def sample_data_dir() -> Path:
@@ -90,7 +95,8 @@ def seed_workspace(ws: "Workspace", *, sample_dir: str | os.PathLike | None = No
         return []
     sections = load_manifest(manifest)
     have = {"structures": {r.name for r in ws.list_structures()},
-            "trajectories": {r.name for r in ws.list_trajectories()}}
+            "trajectories": {r.name for r in ws.list_trajectories()},
+            "models": {r.name for r in ws.list_artifacts("models")}}
     added = []
     for section, entries in sections.items():
         for entry in entries:
@@ -108,6 +114,11 @@ def _import_entry(ws: "Workspace", section: str, folder: Path, entry: dict, name
                              "parameters": {"seeded": True}}}
     if section == "structures":
         ws.import_structure(folder / entry["file"], **common)
+    elif section == "models":
+        source = folder / entry["file"]
+        target = ws.new_artifact_dir("models", name) / source.name
+        shutil.copyfile(source, target)
+        ws.add_artifact("models", target, **common)
     else:
         ws.import_trajectory(folder / entry["file"], format=entry.get("format"),
                              timestep_fs=entry.get("timestep_fs"), **common)

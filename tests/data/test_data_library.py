@@ -24,7 +24,7 @@ from ssestudio.data.library import (
 NAMES = sorted(LIBRARY)
 DISORDERED = [name for name in NAMES if LIBRARY[name].is_disordered]
 REQUIRED = {"li2s", "gamma_li3ps4", "beta_li3ps4", "lgps", "li6ps5cl", "llzo", "li3ycl6",
-            "li2b12h12"}
+            "li2b12h12", "li7p3s11"}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_different_seeds_give_different_orderings(name):
 def test_disorder_is_where_the_entries_say():
     assert {"beta_li3ps4", "lgps", "li6ps5cl", "li6ps5cl_disordered", "llzo", "li3ycl6"} <= set(
         DISORDERED)
-    assert not {"li2s", "gamma_li3ps4", "li2b12h12"} & set(DISORDERED)
+    assert not {"li2s", "gamma_li3ps4", "li2b12h12", "li7p3s11"} & set(DISORDERED)
     # ordered entries ignore the seed
     assert _occupied(build_structure("li2s", seed=1)) == _occupied(build_structure("li2s", seed=2))
 

@@ -1,5 +1,6 @@
 """Workspace creation, opening, seeding, schema versioning and non-trajectory artifacts."""
 
+import json
 import hashlib
 import sqlite3
 
@@ -279,3 +280,17 @@ def test_concurrent_processes_create_seed_and_write(tmp_path, cif_file):
         assert len(runs) == 45
         assert sorted(r.version for r in runs if r.name == "run-2") == list(range(1, 16))
         assert [s.name for s in ws.list_structures()] == ["nacl"]
+
+
+def test_seed_copies_and_registers_a_sample_model(tmp_path, sample_dir):
+    manifest = json.loads((sample_dir / "manifest.json").read_text())
+    (sample_dir / "models").mkdir()
+    (sample_dir / "models" / "m.pt").write_bytes(b"model bytes")
+    manifest["models"] = [{"file": "models/m.pt", "name": "sample model",
+                           "description": "a trained model"}]
+    (sample_dir / "manifest.json").write_text(json.dumps(manifest))
+    with Workspace.open(tmp_path / "ws", sample_dir=sample_dir) as ws:
+        (model,) = ws.list_artifacts("models")
+        assert model.name == "sample model" and model.version == 1
+        assert model.path.read_bytes() == b"model bytes"
+        assert (tmp_path / "ws").resolve() in model.path.parents
