@@ -50,7 +50,7 @@ from ssestudio.models.base import ForceFieldModel, Preset, register_family, regi
 
 def polynomial_envelope(x: torch.Tensor, p: int = 6) -> torch.Tensor:
     """DimeNet envelope of ``x = r / r_c`` (1 at 0, C2-smooth zero at x >= 1)."""
-    xp = x ** p
+    xp = x ** p if p != 6 else (x * x * x) ** 2
     value = (1.0 - 0.5 * (p + 1) * (p + 2) * xp + p * (p + 2) * xp * x
              - 0.5 * p * (p + 1) * xp * x * x)
     return torch.where(x < 1.0, value, torch.zeros_like(x))
@@ -172,12 +172,16 @@ class MomentNetwork(ForceFieldModel):
         basis = (math.sqrt(2.0 / self.cutoff_A) * torch.sin(r[:, None] * freq[None, :])
                  / r[:, None]) * polynomial_envelope(x)[:, None]            # (E, K)
         pair = species[edge_index[0]] * self.n_elements + species[edge_index[1]]
-        n_edges = r.shape[0]
-        expanded = torch.zeros(n_edges, self.n_elements * self.n_elements, self.n_basis,
-                               dtype=r.dtype, device=r.device)
-        expanded[torch.arange(n_edges, device=r.device), pair] = basis
-        flat = expanded.reshape(n_edges, self.n_elements * self.n_elements * self.n_basis)
-        return flat @ self.radial_weights.to(r.dtype)
+        # one small matrix product per element pair, over the edges of that pair
+        weights = self.radial_weights.to(r.dtype).view(
+            self.n_elements * self.n_elements, self.n_basis, self.radial_channels)
+        order = torch.argsort(pair)
+        counts: list[int] = torch.bincount(
+            pair, minlength=self.n_elements * self.n_elements).tolist()
+        pieces = torch.split(basis.index_select(0, order), counts)
+        parts = [pieces[k] @ weights[k] for k in range(len(counts))]
+        out = torch.empty(r.shape[0], self.radial_channels, dtype=r.dtype, device=r.device)
+        return out.index_copy(0, order, torch.cat(parts, dim=0))
 
     def descriptors(self, species: torch.Tensor, edge_index: torch.Tensor,
                     vectors: torch.Tensor) -> torch.Tensor:
@@ -251,23 +255,26 @@ class MomentNetwork(ForceFieldModel):
         out = torch.zeros(species.shape[0], dtype=vectors.dtype, device=vectors.device)
         if not self.use_zbl:
             return out
-        zi = self.zbl_z.to(vectors.dtype)[species[edge_index[0]]]
-        zj = self.zbl_z.to(vectors.dtype)[species[edge_index[1]]]
-        rcov = (self.zbl_rcov.to(vectors.dtype)[species[edge_index[0]]]
-                + self.zbl_rcov.to(vectors.dtype)[species[edge_index[1]]])
-        r = torch.linalg.norm(vectors, dim=1).clamp(min=1e-4)
-        r_in, r_out = self.zbl_inner * rcov, self.zbl_outer * rcov
-        near = r < r_out
-        if not bool(near.any()):
+        dtype = vectors.dtype
+        r_all = torch.linalg.norm(vectors, dim=1)
+        rcov_all = (self.zbl_rcov.to(dtype)[species[edge_index[0]]]
+                    + self.zbl_rcov.to(dtype)[species[edge_index[1]]])
+        near = torch.nonzero(r_all < self.zbl_outer * rcov_all).squeeze(1)
+        if near.numel() == 0:
             return out
+        centre, other = edge_index[0][near], edge_index[1][near]
+        zi = self.zbl_z.to(dtype)[species[centre]]
+        zj = self.zbl_z.to(dtype)[species[other]]
+        rcov = rcov_all[near]
+        r = r_all[near].clamp(min=1e-4)
+        r_in, r_out = self.zbl_inner * rcov, self.zbl_outer * rcov
         # screening length (Å) and universal screening function; 14.399645 eV Å = e^2/4pi eps0
         a = 0.46850 / (zi ** 0.23 + zj ** 0.23)
         x = r / a
         phi = (0.18175 * torch.exp(-3.19980 * x) + 0.50986 * torch.exp(-0.94229 * x)
                + 0.28022 * torch.exp(-0.40290 * x) + 0.02817 * torch.exp(-0.20162 * x))
         pair = 14.399645 * zi * zj / r * phi * smooth_step_down((r - r_in) / (r_out - r_in))
-        pair = torch.where(near, pair, torch.zeros_like(pair))
-        return out.index_add(0, edge_index[0], 0.5 * pair)
+        return out.index_add(0, centre, 0.5 * pair)
 
 
 register_preset(Preset(
