@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "train a force field or an ensemble on a dataset (background job, live)"),
     "evaluate": ("ssestudio.cli.evaluate",
                  "errors of a model or ensemble on a dataset split (energy, forces, stress)"),
+    "structure": ("ssestudio.cli.structure",
+                  "density, RDFs, coordination, bond angles, speciation, S(q), XRD of a structure"),
 }
 
 
