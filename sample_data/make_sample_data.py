@@ -5,14 +5,14 @@ Usage (from the repository root)::
     python sample_data/make_sample_data.py structures     # crystal + glass start
     python sample_data/make_sample_data.py md             # needs `pip install sevenn`
     python sample_data/make_sample_data.py native         # needs ssestudio installed
-    python sample_data/make_sample_data.py model          # ~35 min on 2 cores: dataset + training
+    python sample_data/make_sample_data.py model          # ~45 min on 2 cores: dataset + training
 
 ``md`` runs a short Langevin MD of a 64-atom Li3PS4-composition melt with the offline
 foundation model SevenNet-0 (sevenn wheel, weights included, no network) and writes
 extended XYZ with energies and forces. ``native`` converts it to the project's HDF5
 trajectory format. ``model`` builds a Li-P-S dataset with the dataset builder (MD snapshots
 with SevenNet-0 of glasses and crystals, strained and rattled crystals and glasses),
-labels it with SevenNet-0, and trains the built-in default model on it for 15 minutes
+labels it with SevenNet-0, and trains the built-in default model on it for 25 minutes
 (exactly the ``ssestudio`` commands in :data:`MODEL_COMMANDS`). Everything is seeded, so reruns give the same files up to floating
 point differences between machines and library versions.
 """
@@ -195,8 +195,9 @@ MODEL_COMMANDS: list[list[str]] = [
      "volumetric=[-0.05,0.05]", "shear=0.02", "n_copies=4", "--step", "rattle", "stdev_A=0.1",
      "n_copies=15", "--seed", "21"],
     ["dataset", "label", "lps", "--teacher", "sevenn"],
-    ["train", "--dataset", "lps@2", "--model", "default", "--max-time-min", "15", "--epochs",
-     "2000", "--threads", "2", "--set", "early_stopping_patience=60", "--name", "lps-default"],
+    ["train", "--dataset", "lps@2", "--model", "default", "--max-time-min", "25", "--epochs",
+     "5000", "--threads", "1", "--set", "early_stopping_patience=100", "--set",
+     "energy_weight=100", "--name", "lps-default"],
 ]
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 
 from ssestudio.core.errors import UserInputError
+from ssestudio.core.files import atomic_write
 from ssestudio.models.base import ForceFieldModel, model_family
 
 MODEL_FORMAT = "ssestudio-model"
@@ -55,17 +55,7 @@ def model_from_payload(payload: dict[str, Any]) -> ForceFieldModel:
 
 
 def _atomic_save(obj: Any, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def save_model(path: str | Path, model: ForceFieldModel,

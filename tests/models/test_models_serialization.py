@@ -128,3 +128,10 @@ def test_float64_weights_load_bit_exact(tmp_path):
     loaded, _ = load_model(save_model(tmp_path / "m.pt", m))
     for (name, a), b in zip(m.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    path = save_model(tmp_path / "m.pt", model())
+    assert (path.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)
