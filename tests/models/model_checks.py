@@ -69,3 +69,19 @@ def check_stress_by_finite_differences(m, atoms, *, h=1e-5, min_stress=1e-4, abs
             fd = (strained(h) - strained(-h)) / (2 * h) / volume
             assert stress[a, b] == pytest.approx(fd, abs=abs_tol, rel=rel_tol)
     assert np.allclose(stress, stress.T)
+
+
+def check_rotation_covariance(m, atoms, rng, *, atol=1e-10):
+    """Rotating positions and cell together leaves the energy unchanged and rotates the
+    forces (F R^T) and the stress (R s R^T). Returns the reference prediction."""
+    ref = predict(m, atoms)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.linalg.det(q))                   # a random proper rotation
+    rot = atoms.copy()
+    rot.set_cell(atoms.cell[:] @ q.T, scale_atoms=False)
+    rot.positions = atoms.positions @ q.T
+    out = predict(m, rot)
+    assert out["energy"][0] == pytest.approx(ref["energy"][0], abs=atol)
+    assert np.allclose(out["forces"], ref["forces"] @ q.T, atol=atol)
+    assert np.allclose(out["stress"][0], q @ ref["stress"][0] @ q.T, atol=atol * 1e-2)
+    return ref

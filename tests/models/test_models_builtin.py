@@ -8,6 +8,7 @@ from ase import Atoms
 from ssestudio.core.errors import UserInputError
 from ssestudio.models import atoms_to_batch, build_model, presets
 from tests.models.model_checks import (check_forces_by_finite_differences,
+                                       check_rotation_covariance,
                                        check_stress_by_finite_differences, energy, lips_cell,
                                        predict)
 
@@ -33,18 +34,8 @@ def test_stress_is_the_finite_difference_strain_derivative(name):
 
 def test_energy_is_invariant_to_rotation_translation_permutation_and_image_choice():
     m, atoms = model("large"), lips_cell(2)
-    ref = predict(m, atoms)
     rng = np.random.default_rng(3)
-    # rotation of positions and cell together (random proper rotation)
-    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.linalg.det(q))
-    rot = atoms.copy()
-    rot.set_cell(atoms.cell[:] @ q.T, scale_atoms=False)
-    rot.positions = atoms.positions @ q.T
-    out = predict(m, rot)
-    assert out["energy"][0] == pytest.approx(ref["energy"][0], abs=1e-10)
-    assert np.allclose(out["forces"], ref["forces"] @ q.T, atol=1e-10)
-    assert np.allclose(out["stress"][0], q @ ref["stress"][0] @ q.T, atol=1e-12)
+    ref = check_rotation_covariance(m, atoms, rng)
     # translation
     moved = atoms.copy()
     moved.positions += [0.37, -1.2, 2.5]

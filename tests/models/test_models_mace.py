@@ -22,6 +22,7 @@ from ssestudio.models import atoms_to_batch, build_model, presets, save_model
 from ssestudio.models.calculator import ModelCalculator, load_calculator
 from ssestudio.models.serialization import export_torchscript
 from tests.models.model_checks import (check_forces_by_finite_differences,
+                                       check_rotation_covariance,
                                        check_stress_by_finite_differences, energy, lips_cell,
                                        predict)
 
@@ -138,17 +139,8 @@ def test_stress_is_the_finite_difference_strain_derivative(mace_model):
 @needs_mace
 def test_invariance_batching_and_float32(mace_model):
     m, atoms = mace_model, lips_cell(2)
-    ref = predict(m, atoms)
     rng = np.random.default_rng(3)
-    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.linalg.det(q))
-    rot = atoms.copy()
-    rot.set_cell(atoms.cell[:] @ q.T, scale_atoms=False)
-    rot.positions = atoms.positions @ q.T
-    out = predict(m, rot)
-    assert out["energy"][0] == pytest.approx(ref["energy"][0], abs=1e-10)
-    assert np.allclose(out["forces"], ref["forces"] @ q.T, atol=1e-10)
-    assert np.allclose(out["stress"][0], q @ ref["stress"][0] @ q.T, atol=1e-12)
+    ref = check_rotation_covariance(m, atoms, rng)
     order = rng.permutation(len(atoms))
     out = predict(m, atoms[order])
     assert out["energy"][0] == pytest.approx(ref["energy"][0], abs=1e-10)
