@@ -1,40 +1,50 @@
 """Run molecular dynamics with an ASE calculator, writing a live native trajectory.
 
-The runner owns the loop: it propagates the atoms ``write_interval`` steps at a time
-with the integrator of :mod:`ssestudio.md.integrators`, and at every written step
-checks for an explosion (:mod:`ssestudio.md.checks`), appends a frame to the native
-:class:`~ssestudio.io.TrajectoryWriter` and flushes it (a concurrent reader's
-``refresh()`` sees it), appends a line to the thermo log, reports progress and asks
-whether to stop.
+:class:`MDConfig` says what to simulate (one segment: ensemble, targets and their linear
+ramps, time step, length, checks); :func:`run_md` runs it. The loop itself, shared with
+multi-stage protocols, is :func:`ssestudio.md.engine.run_protocol`: it propagates the
+atoms in chunks with the integrator of :mod:`ssestudio.md.integrators`, and at every
+written step checks for an explosion (:mod:`ssestudio.md.checks`), appends a frame to the
+native :class:`~ssestudio.io.TrajectoryWriter` and flushes it (a concurrent reader's
+``refresh()`` sees it), appends a line to the thermo log (:mod:`ssestudio.md.thermo`),
+reports progress, asks whether to stop and, every ``checkpoint_interval`` steps, saves a
+checkpoint from which a killed run resumes (:mod:`ssestudio.md.checkpoint`).
 
-Units: temperatures K, times fs, energies eV, lengths Å.
+Units: temperatures K, pressures GPa, times fs, energies eV, lengths Å.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import secrets
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ssestudio.core.errors import UserInputError
-from ssestudio.md.checks import check_state
-from ssestudio.md.integrators import check_ensemble, make_integrator
+from ssestudio.md.integrators import check_ensemble, get_integrator
+from ssestudio.md.thermo import THERMO_COLUMNS
 
 if TYPE_CHECKING:
     from ase import Atoms
     from ase.calculators.calculator import BaseCalculator
 
     from ssestudio.io import TrajectoryWriter
+    from ssestudio.md.checkpoint import Checkpoint
 
 ProgressCallback = Callable[[float, str], None]
-#: Columns of the thermo log (CSV).
-THERMO_COLUMNS = ("step", "time_fs", "T_K", "Epot_eV", "Ekin_eV", "Etot_eV")
+
+__all__ = ["THERMO_COLUMNS", "MDConfig", "MDResult", "default_thermo_path", "open_md_writer",
+           "run_md"]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,11 @@ class MDConfig:
     Parameters
     ----------
     ensemble : str
-        Integrator name: ``"nvt-langevin"`` (Langevin thermostat) or ``"nve"`` (velocity
-        Verlet); see :func:`~ssestudio.md.integrators.available_ensembles`.
+        Integrator name (:func:`~ssestudio.md.integrators.available_ensembles`):
+        ``"nve"``, ``"nvt-langevin"``, ``"nvt-bussi"``, ``"nvt-nhc"`` (Nosé-Hoover
+        chain), ``"npt-mtk-iso"``, ``"npt-mtk-aniso"``, ``"npt-mtk-axes"`` (MTK barostat).
     temperature_K : float
-        Target (NVT) and initial-velocity temperature, K (>= 0).
+        Target (thermostats) and initial-velocity temperature, K (>= 0).
     timestep_fs : float
         Integration time step, fs (> 0).
     n_steps : int
@@ -63,12 +74,42 @@ class MDConfig:
     init_velocities : bool
         Draw Maxwell-Boltzmann velocities at ``temperature_K`` (else keep the atoms' own).
     fix_com : bool
-        Hold the centre of mass (an :class:`ase.constraints.FixCom` for the run, so the
-        temperature counts 3N - 3 degrees of freedom).
+        Hold the centre of mass: a :class:`ase.constraints.FixCom` for the run where the
+        integrator takes constraints (nve, nvt-langevin, nvt-bussi), else the
+        integrator's own momentum conservation from a zero start (nvt-nhc, npt-*); the
+        temperature counts 3N - 3 degrees of freedom.
     min_distance_A : float
         Explosion check: fail when two atoms come closer, Å (0 disables).
     max_temperature_factor : float
-        Explosion check: fail when T exceeds this multiple of ``temperature_K``.
+        Explosion check: fail when T exceeds this multiple of the target temperature.
+    end_temperature_K : float, optional
+        Ramp the thermostat target linearly from ``temperature_K`` to this over the run,
+        K (heating/cooling); None keeps it constant.
+    pressure_GPa : float
+        Barostat target (NPT ensembles), GPa (positive compresses).
+    end_pressure_GPa : float, optional
+        Ramp the pressure target linearly to this over the run, GPa.
+    schedule_interval : int
+        Steps between updates of a ramped target (>= 1): the target at step ``s`` is the
+        ramp's value at ``floor(s / schedule_interval) * schedule_interval``.
+    thermostat_time_fs : float
+        Thermostat time constant (Bussi ``tau_T``, Nosé-Hoover ``tdamp``), fs.
+    barostat_time_fs : float
+        MTK barostat time constant ``pdamp``, fs (~1000 time steps). The cell of a stiff
+        solid oscillates faster than this, with period about ``2 pi pdamp
+        sqrt(N k_B T / (3 V B))`` (bulk modulus ``B``); keep that above ~20 time steps
+        (the runaway-volume check stops a run where it is not).
+    chain_length : int
+        Nosé-Hoover chain length of the NHC thermostat and MTK barostat.
+    log_stress : bool
+        Compute the stress at every written frame (thermo log pressure and stress, and
+        the trajectory's ``stress``) when the calculator can; costs one more force call
+        per frame outside NPT.
+    max_uncertainty_eV_A : float, optional
+        Stop when an ensemble calculator's ``max_force_deviation`` exceeds this, eV/Å
+        (far beyond the 0.1-0.3 eV/Å trust levels of active learning); None disables.
+    max_volume_factor : float
+        NPT explosion check: fail when the volume leaves ``[V0 / f, f V0]``.
     """
 
     ensemble: str = "nvt-langevin"
@@ -82,36 +123,82 @@ class MDConfig:
     fix_com: bool = True
     min_distance_A: float = 0.5
     max_temperature_factor: float = 10.0
+    end_temperature_K: float | None = None
+    pressure_GPa: float = 0.0
+    end_pressure_GPa: float | None = None
+    schedule_interval: int = 10
+    thermostat_time_fs: float = 100.0
+    barostat_time_fs: float = 1000.0
+    chain_length: int = 3
+    log_stress: bool = True
+    max_uncertainty_eV_A: float | None = 1.0
+    max_volume_factor: float = 2.0
 
     def __post_init__(self) -> None:
-        check_ensemble(self.ensemble)
-        for name in ("temperature_K", "timestep_fs", "friction_per_fs", "min_distance_A",
-                     "max_temperature_factor"):
-            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name),
-                                                                       (int, float, np.number)):
-                raise UserInputError(f"MD {name} must be a number, got {getattr(self, name)!r}")
+        entry = get_integrator(check_ensemble(self.ensemble))
+        numbers = ("temperature_K", "timestep_fs", "friction_per_fs", "min_distance_A",
+                   "max_temperature_factor", "pressure_GPa", "thermostat_time_fs",
+                   "barostat_time_fs", "max_volume_factor")
+        optional = ("end_temperature_K", "end_pressure_GPa", "max_uncertainty_eV_A")
+        for name in numbers + optional:
+            value = getattr(self, name)
+            if not (_is_number(value) or (name in optional and value is None)):
+                raise UserInputError(f"MD {name} must be a number, got {value!r}")
         checks = {"temperature_K": self.temperature_K >= 0, "timestep_fs": self.timestep_fs > 0,
                   "friction_per_fs": self.friction_per_fs > 0,
                   "min_distance_A": self.min_distance_A >= 0,
-                  "max_temperature_factor": self.max_temperature_factor > 1}
+                  "max_temperature_factor": self.max_temperature_factor > 1,
+                  "pressure_GPa": True, "thermostat_time_fs": self.thermostat_time_fs > 0,
+                  "barostat_time_fs": self.barostat_time_fs > 0,
+                  "max_volume_factor": self.max_volume_factor > 1,
+                  "end_temperature_K": self.end_temperature_K is None
+                  or self.end_temperature_K >= 0, "end_pressure_GPa": True,
+                  "max_uncertainty_eV_A": self.max_uncertainty_eV_A is None
+                  or self.max_uncertainty_eV_A > 0}
         for name, ok in checks.items():
-            if not (ok and math.isfinite(getattr(self, name))):
-                raise UserInputError(f"MD {name} = {getattr(self, name)!r} is invalid: see the "
-                                     "MDConfig docstring for the allowed range")
-        for name in ("n_steps", "write_interval"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not (ok and (value is None or math.isfinite(value))):
+                raise UserInputError(f"MD {name} = {value!r} is invalid: see the MDConfig "
+                                     "docstring for the allowed range")
+        for name in ("n_steps", "write_interval", "schedule_interval", "chain_length"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
                 raise UserInputError(f"MD {name} must be an integer >= 1, got {value!r}")
+        if self.end_temperature_K is not None and not entry.thermostat:
+            raise UserInputError(f"a temperature ramp (end_temperature_K) needs a thermostat; "
+                                 f"ensemble {self.ensemble!r} has none: use nvt-* or npt-*")
+        if (self.pressure_GPa != 0 or self.end_pressure_GPa is not None) and not entry.barostat:
+            raise UserInputError(f"pressure_GPa applies to NPT ensembles (npt-mtk-iso, "
+                                 f"npt-mtk-aniso, npt-mtk-axes), not {self.ensemble!r}")
 
     @property
     def frame_interval_fs(self) -> float:
         """Time between written frames, fs (``write_interval * timestep_fs``)."""
         return self.write_interval * self.timestep_fs
 
+    @property
+    def duration_fs(self) -> float:
+        """Simulated time, fs (``n_steps * timestep_fs``)."""
+        return self.n_steps * self.timestep_fs
+
+    @property
+    def ramped(self) -> bool:
+        """A target changes during the run."""
+        return self.end_temperature_K is not None or self.end_pressure_GPa is not None
+
+    def targets_at(self, step: int) -> tuple[float, float]:
+        """Thermostat (K) and barostat (GPa) targets in force at ``step`` (piecewise
+        constant over ``schedule_interval`` steps along the linear ramps)."""
+        f = min(1.0, (step // self.schedule_interval) * self.schedule_interval / self.n_steps)
+        t1 = self.temperature_K if self.end_temperature_K is None else self.end_temperature_K
+        p1 = self.pressure_GPa if self.end_pressure_GPa is None else self.end_pressure_GPa
+        return (self.temperature_K + f * (t1 - self.temperature_K),
+                self.pressure_GPa + f * (p1 - self.pressure_GPa))
+
 
 @dataclass(frozen=True)
 class MDResult:
-    """Outcome of :func:`run_md`.
+    """Outcome of :func:`run_md` (and of each stage of a protocol).
 
     Attributes
     ----------
@@ -136,6 +223,13 @@ class MDResult:
         ``should_stop()`` ended the run early.
     trajectory_path, thermo_path : Path or None
         Files written.
+    mean_P_GPa : float or None
+        Mean pressure over the same steps as ``mean_T_K``, GPa (None without stress).
+    mean_volume_A3, mean_density_g_cm3 : float or None
+        Mean cell volume (Å^3) and density (g/cm^3) over the same steps (None without a
+        periodic cell).
+    max_force_deviation_eV_A : float or None
+        Largest ensemble force deviation seen, eV/Å (None when the calculator gives none).
     """
 
     n_steps_done: int
@@ -150,6 +244,10 @@ class MDResult:
     stopped: bool
     trajectory_path: Path | None
     thermo_path: Path | None
+    mean_P_GPa: float | None = None
+    mean_volume_A3: float | None = None
+    mean_density_g_cm3: float | None = None
+    max_force_deviation_eV_A: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict (paths as strings)."""
@@ -164,8 +262,9 @@ def default_thermo_path(trajectory_path: str | Path) -> Path:
 
 def open_md_writer(path: str | Path, atoms: "Atoms", config: MDConfig, *,
                    metadata: dict | None = None) -> "TrajectoryWriter":
-    """A native writer for :func:`run_md`: velocities and forces stored, frames every
-    ``config.frame_interval_fs``, flushed at every frame.
+    """A native writer for :func:`run_md`: velocities, forces and (with
+    ``config.log_stress``) stress stored, frames every ``config.frame_interval_fs``,
+    flushed at every frame.
 
     Parameters
     ----------
@@ -183,106 +282,16 @@ def open_md_writer(path: str | Path, atoms: "Atoms", config: MDConfig, *,
     meta = {"md_config": asdict(config), **(metadata or {})}
     return TrajectoryWriter(path, atoms.get_chemical_symbols(), atoms.get_masses(),
                             timestep_fs=config.frame_interval_fs, store_velocities=True,
-                            store_forces=True, metadata=meta, flush_every=1)
-
-
-@contextlib.contextmanager
-def _com_fixed(atoms: "Atoms", fix: bool) -> Iterator[None]:
-    """Add a FixCom constraint for the run (if asked and absent), restore afterwards."""
-    from ase.constraints import FixCom
-
-    old = list(atoms.constraints)
-    if fix and not any(isinstance(c, FixCom) for c in old):
-        atoms.set_constraint([*old, FixCom()])
-    try:
-        yield
-    finally:
-        atoms.set_constraint(old)
-
-
-def _init_velocities(atoms: "Atoms", temperature_K: float, rng: np.random.Generator) -> None:
-    """Maxwell-Boltzmann momenta at ``temperature_K``, centre-of-mass momentum removed."""
-    from ase.md import velocitydistribution as vd
-
-    thermalize = getattr(vd, "thermalize_momenta", None)  # ASE >= 3.29
-    if thermalize is not None:
-        thermalize(atoms, temperature_K, rng=rng)
-    else:
-        vd.MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
-    vd.Stationary(atoms)
-
-
-class _Recorder:
-    """Checks, writes and reports one state every ``write_interval`` steps."""
-
-    def __init__(self, atoms: "Atoms", config: MDConfig, *, writer: "TrajectoryWriter | None",
-                 thermo: TextIO | None, progress: ProgressCallback | None,
-                 should_stop: Callable[[], bool | None] | None) -> None:
-        self.atoms, self.config, self.writer, self.thermo = atoms, config, writer, thermo
-        self.progress, self.should_stop = progress, should_stop
-        self.temperatures: list[float] = []
-        self.t0 = self.t_steps = time.perf_counter()
-
-    def start_steps(self) -> None:
-        """Mark the start of stepping (after step 0: first force call, one-off imports)."""
-        self.t_steps = time.perf_counter()
-
-    def energies(self) -> tuple[float, float, float]:
-        """Temperature (K), potential and kinetic energy (eV) of the current state."""
-        epot = float(self.atoms.get_potential_energy())
-        return float(self.atoms.get_temperature()), epot, float(self.atoms.get_kinetic_energy())
-
-    def record(self, step: int) -> bool:
-        """Check and write the state at ``step``; return True when asked to stop."""
-        cfg = self.config
-        temp, epot, ekin = self.energies()
-        check_state(self.atoms, step=step, epot_eV=epot, temperature_K=temp,
-                    target_K=cfg.temperature_K, max_temperature_factor=cfg.max_temperature_factor,
-                    min_distance_A=cfg.min_distance_A)
-        time_fs = step * cfg.timestep_fs
-        if self.writer is not None:
-            self.writer.append_atoms(self.atoms, time_fs=time_fs)
-            self.writer.flush()
-        if self.thermo is not None:
-            self.thermo.write(f"{step},{time_fs:.6g},{temp:.6g},{epot:.10g},{ekin:.10g},"
-                              f"{epot + ekin:.10g}\n")
-            self.thermo.flush()
-        self.temperatures.append(temp)
-        if self.progress is not None:
-            rate = len(self.atoms) * step / max(time.perf_counter() - self.t_steps, 1e-9)
-            self.progress(step / cfg.n_steps, f"step {step}/{cfg.n_steps}, T {temp:.0f} K, "
-                                              f"{rate:,.0f} atom-steps/s")
-        return bool(self.should_stop()) if self.should_stop is not None else False
-
-    def result(self, *, n_steps_done: int, seed: int, stopped: bool,
-               thermo_path: Path | None) -> MDResult:
-        now = time.perf_counter()
-        wall, stepping = now - self.t0, now - self.t_steps
-        temp, epot, ekin = self.energies()
-        temps = np.array(self.temperatures[1:] or self.temperatures)
-        return MDResult(
-            n_steps_done=n_steps_done, n_frames=len(self.temperatures), wall_s=wall,
-            atom_steps_per_s=len(self.atoms) * n_steps_done / max(stepping, 1e-9),
-            mean_T_K=float(temps.mean()), std_T_K=float(temps.std()), final_epot_eV=epot,
-            final_etot_eV=epot + ekin, seed=seed, stopped=stopped,
-            trajectory_path=None if self.writer is None else Path(self.writer.path),
-            thermo_path=thermo_path)
-
-
-@contextlib.contextmanager
-def _thermo_log(path: Path | None) -> Iterator[TextIO | None]:
-    if path is None:
-        yield None
-        return
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(",".join(THERMO_COLUMNS) + "\n")
-        yield fh
+                            store_forces=True, store_stress=config.log_stress, metadata=meta,
+                            flush_every=1)
 
 
 def run_md(atoms: "Atoms", calculator: "BaseCalculator", config: MDConfig, *,
            writer: "TrajectoryWriter | None" = None, thermo_path: str | Path | None = None,
            progress: ProgressCallback | None = None,
-           should_stop: Callable[[], bool | None] | None = None) -> MDResult:
+           should_stop: Callable[[], bool | None] | None = None,
+           checkpoint_path: str | Path | None = None, checkpoint_interval: int = 0,
+           resume: "Checkpoint | None" = None) -> MDResult:
     """Run MD on ``atoms`` (propagated in place, as ASE dynamics do).
 
     Parameters
@@ -294,11 +303,11 @@ def run_md(atoms: "Atoms", calculator: "BaseCalculator", config: MDConfig, *,
         Energies (eV) and forces (eV/Å), e.g. from
         :func:`ssestudio.calculators.get_calculator`.
     config : MDConfig
-        Ensemble, temperature, time step, steps, write interval, seed.
+        Ensemble, targets, time step, steps, write interval, seed, checks.
     writer : TrajectoryWriter, optional
         Native writer (see :func:`open_md_writer`); gets positions, cell, velocities,
-        energy and forces at steps 0, k, 2k, ... with ``time_fs = step * timestep_fs``,
-        flushed at once. The caller closes it.
+        energy, forces and stress at steps 0, k, 2k, ... with ``time_fs = step *
+        timestep_fs``, flushed at once. The caller closes it.
     thermo_path : str or Path, optional
         Thermo log (CSV with :data:`THERMO_COLUMNS`); default
         :func:`default_thermo_path` of the writer's file, none without a writer.
@@ -308,6 +317,16 @@ def run_md(atoms: "Atoms", calculator: "BaseCalculator", config: MDConfig, *,
         Called at every written step; a true return ends the run early (result
         ``stopped=True``); an exception it raises (e.g. a job's cancel) propagates after
         the files are flushed.
+    checkpoint_path : str or Path, optional
+        Save a checkpoint here every ``checkpoint_interval`` steps (at the first written
+        step at or after each multiple) and at the end.
+    checkpoint_interval : int
+        Steps between checkpoints (0: only with ``checkpoint_path``, at the end).
+    resume : Checkpoint, optional
+        Continue from this checkpoint (:func:`~ssestudio.md.checkpoint.load_checkpoint`)
+        of the same config; the writer must hold exactly the checkpoint's frames
+        (:func:`~ssestudio.md.checkpoint.reopen_trajectory`) and the thermo log is cut
+        to them.
 
     Returns
     -------
@@ -316,42 +335,19 @@ def run_md(atoms: "Atoms", calculator: "BaseCalculator", config: MDConfig, *,
     Raises
     ------
     MDExplodedError
-        Non-finite state, temperature above ``max_temperature_factor x temperature_K``,
-        or atoms closer than ``min_distance_A``; the exploded state is not written.
+        Non-finite state, temperature above ``max_temperature_factor x`` the target,
+        atoms closer than ``min_distance_A``, a runaway volume, or an ensemble
+        uncertainty above ``max_uncertainty_eV_A``; the exploded state is not written.
     """
-    seed = config.seed if config.seed is not None else secrets.randbits(32)
-    rng = np.random.default_rng(seed)
+    from ssestudio.md.engine import Output, run_protocol
+    from ssestudio.md.protocol import Protocol, Stage
+
     if thermo_path is None and writer is not None:
         thermo_path = default_thermo_path(writer.path)
-    thermo_path = None if thermo_path is None else Path(thermo_path)
-    atoms.calc = calculator
-    with _com_fixed(atoms, config.fix_com), _thermo_log(thermo_path) as thermo:
-        if config.init_velocities:
-            _init_velocities(atoms, config.temperature_K, rng)
-        dyn = make_integrator(atoms, config, rng)
-        rec = _Recorder(atoms, config, writer=writer, thermo=thermo, progress=progress,
-                        should_stop=should_stop)
-        try:
-            done, stopped = _loop(dyn, rec, config)
-        finally:
-            if writer is not None:
-                writer.flush()
-        if progress is not None and not stopped:
-            progress(1.0, f"done: {done} steps, {len(rec.temperatures)} frames")
-        return rec.result(n_steps_done=done, seed=seed, stopped=stopped,
-                          thermo_path=thermo_path)
-
-
-def _loop(dyn, rec: _Recorder, config: MDConfig) -> tuple[int, bool]:
-    """Propagate in chunks of ``write_interval`` steps, recording after each full chunk."""
-    if rec.record(0):
-        return 0, True
-    rec.start_steps()
-    done = 0
-    while done < config.n_steps:
-        chunk = min(config.write_interval, config.n_steps - done)
-        dyn.run(chunk)
-        done += chunk
-        if chunk == config.write_interval and rec.record(done):
-            return done, True
-    return done, False
+    protocol = Protocol((Stage("md", config),), seed=config.seed)
+    outputs = {"main": Output(writer=writer, thermo_path=None if thermo_path is None
+                              else Path(thermo_path))}
+    result = run_protocol(atoms, calculator, protocol, outputs=outputs, progress=progress,
+                          should_stop=should_stop, checkpoint_path=checkpoint_path,
+                          checkpoint_interval=checkpoint_interval, resume=resume)
+    return result.stages[0]
