@@ -5,14 +5,15 @@ Usage (from the repository root)::
     python sample_data/make_sample_data.py structures     # crystal + glass start
     python sample_data/make_sample_data.py md             # needs `pip install sevenn`
     python sample_data/make_sample_data.py native         # needs ssestudio installed
-    python sample_data/make_sample_data.py model          # ~45 min on 2 cores: dataset + training
+    python sample_data/make_sample_data.py model          # ~65 min on 2 cores: dataset + training
 
 ``md`` runs a short Langevin MD of a 64-atom Li3PS4-composition melt with the offline
 foundation model SevenNet-0 (sevenn wheel, weights included, no network) and writes
 extended XYZ with energies and forces. ``native`` converts it to the project's HDF5
 trajectory format. ``model`` builds a Li-P-S dataset with the dataset builder (MD snapshots
 with SevenNet-0 of glasses and crystals, strained and rattled crystals and glasses),
-labels it with SevenNet-0, and trains the built-in default model on it for 25 minutes
+labels it with SevenNet-0, and trains the built-in default model on it for 25 minutes,
+then resumes the run for 20 more
 (exactly the ``ssestudio`` commands in :data:`MODEL_COMMANDS`). Everything is seeded, so reruns give the same files up to floating
 point differences between machines and library versions.
 """
@@ -198,6 +199,7 @@ MODEL_COMMANDS: list[list[str]] = [
     ["train", "--dataset", "lps@2", "--model", "default", "--max-time-min", "25", "--epochs",
      "5000", "--threads", "1", "--set", "early_stopping_patience=100", "--set",
      "energy_weight=100", "--name", "lps-default"],
+    ["train", "--resume", "{root}/models/lps-default", "--max-time-min", "20", "--threads", "1"],
 ]
 
 
@@ -210,6 +212,7 @@ def make_model(workspace: Path | None = None) -> None:
 
     root = Path(workspace or tempfile.mkdtemp(prefix="sse-sample-model-")) / "ws"
     for command in MODEL_COMMANDS:
+        command = [part.format(root=root) if "{root}" in part else part for part in command]
         print("ssestudio", " ".join(command), flush=True)
         if main([*command, "--workspace", str(root)]) != 0:
             sys.exit(f"failed: ssestudio {' '.join(command)}")
