@@ -20,19 +20,6 @@ def _md(argv):
     return md.run(parser.parse_args(argv))
 
 
-@pytest.fixture
-def setup(tmp_path):
-    import ase.io
-    from ase.build import bulk
-
-    from ssestudio.workspace import Workspace
-
-    Workspace.open(tmp_path / "ws", seed=False).close()
-    path = tmp_path / "cu.cif"
-    ase.io.write(path, bulk("Cu", "fcc", a=3.61, cubic=True))
-    return str(tmp_path / "ws"), str(path)
-
-
 def test_md_json_reports_throughput_temperature_and_trajectory(setup, capsys):
     ws, cu = setup
     assert _md(["--structure", cu, "--calculator", "emt", "--temperature-K", "400",

@@ -9,19 +9,6 @@ from ssestudio.cli import md
 from ssestudio.cli.main import main
 
 
-@pytest.fixture
-def setup(tmp_path):
-    import ase.io
-    from ase.build import bulk
-
-    from ssestudio.workspace import Workspace
-
-    Workspace.open(tmp_path / "ws", seed=False).close()
-    path = tmp_path / "cu.cif"
-    ase.io.write(path, bulk("Cu", "fcc", a=3.61, cubic=True))
-    return str(tmp_path / "ws"), str(path)
-
-
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="ssestudio md")
     md.add_parser(parser)
