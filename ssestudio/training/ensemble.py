@@ -18,7 +18,8 @@ from typing import Any
 from ssestudio.models.serialization import load_model, save_ensemble
 from ssestudio.training.config import TrainConfig
 from ssestudio.training.data import TrainingData, bootstrap_indices
-from ssestudio.training.trainer import Trainer, TrainResult, _dist_info
+from ssestudio.training.components import _dist_info
+from ssestudio.training.trainer import Trainer, TrainResult
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ssestudio.core.errors import UserInputError
 from ssestudio.models import build_model, load_model
 from ssestudio.training import (TrainConfig, Trainer, energy_scale, evaluate,
                                 reference_energies, train)
-from ssestudio.training.trainer import ExponentialMovingAverage, LRSchedule
+from ssestudio.training.components import ExponentialMovingAverage, LRSchedule
 
 
 def untrained_force_rmse(config, data):
