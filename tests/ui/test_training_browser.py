@@ -45,7 +45,7 @@ def test_training_tab_starts_a_run_and_draws_curves_offline(seeded_workspace, ma
             page.wait_for_function(f"() => ({BOKEH_CANVASES})('canvas') >= 3", timeout=60_000)
             page.get_by_text("reached max epochs").first.wait_for(timeout=90_000)
             page.wait_for_function(f"() => ({BOKEH_CANVASES})('canvas') >= 6", timeout=60_000)
-            page.get_by_text("test (best model)").first.wait_for(timeout=60_000)
+            page.get_by_text("test (best model)").first.wait_for(timeout=120_000)
             assert str(manager.get(1).status) == "succeeded"
             assert manager.get(1).spec["params"]["config"]["max_epochs"] == 4
             page.wait_for_timeout(1000)  # let bokeh finish painting before the screenshot
