@@ -60,6 +60,25 @@ def test_trajectories_tab_plays_the_sample_offline(app_page, tmp_path):
     assert_all_local(page.urls)
 
 
+def select_and_cancel(page, *, kind: str, within_s: float = 90.0) -> None:
+    """Select the job row of ``kind`` and press Cancel. The jobs table re-renders while a job
+    streams progress, which can drop the selection (and disable the button) between the two
+    clicks; like a user, select again and retry until the click lands."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    deadline = time.monotonic() + within_s
+    while True:
+        page.locator('.tabulator-cell[tabulator-field="kind"]', has_text=kind).first.click()
+        try:
+            page.get_by_role("button", name="Cancel job").click(timeout=5_000)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_follows_a_running_md_job_and_cancels_it(app_page, manager, seeded_workspace, tmp_path):
     import ase.io
     from ase.build import bulk
@@ -77,8 +96,7 @@ def test_follows_a_running_md_job_and_cancels_it(app_page, manager, seeded_works
     page.wait_for_function("() => window.__canvas().dataset.nAtoms === '108'", timeout=60_000)
     first = page.evaluate(CANVAS_FRAME)
     page.wait_for_function(f"() => {CANVAS_FRAME[6:]} > {first}", timeout=60_000)  # live frames
-    page.locator('.tabulator-cell[tabulator-field="kind"]', has_text="md").first.click()
-    page.get_by_role("button", name="Cancel job").click()
+    select_and_cancel(page, kind="md")
     record = manager.wait(job_id, timeout=60)
     assert str(record.status) == "cancelled"
     traj = seeded_workspace.get_trajectory("cu-live")
