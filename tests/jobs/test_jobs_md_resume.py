@@ -3,7 +3,6 @@ trajectory continues without duplicated or missing frames."""
 
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -12,16 +11,7 @@ from ase.build import bulk
 from ssestudio.jobs import JobStatus
 from ssestudio.jobs.md import MDSpec, resume_spec
 from ssestudio.md import default_checkpoint_path, load_checkpoint, read_thermo
-
-
-def _wait_for(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+from tests.md.mdtest_helpers import wait_for as _wait_for
 
 
 def _frames_beyond_checkpoint(ws, name):

@@ -82,3 +82,14 @@ def argon(repeat=(2, 2, 2)):
 
 #: ASE Lennard-Jones parameters of argon (sigma Å, epsilon eV), smooth cutoff.
 ARGON_LJ = {"sigma": 3.4, "epsilon": 0.0104, "rc": 8.5, "smooth": True}
+
+
+def wait_for(predicate, timeout_s, what):
+    """Poll ``predicate()`` every 50 ms until it returns something truthy (returned)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

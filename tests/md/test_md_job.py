@@ -1,6 +1,5 @@
 """The ``md`` job: spec validation, in-process runs, and live following through a worker."""
 
-import time
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from ssestudio.jobs import JobSpec, JobStatus, execute_job, store
 from ssestudio.jobs.manager import serialise_spec
 from ssestudio.jobs.md import MDSpec
 from ssestudio.workspace import RecordNotFoundError
+from tests.md.mdtest_helpers import wait_for as _wait_for
 
 
 def _run_in_process(ws, spec):
@@ -109,16 +109,6 @@ def test_explosion_at_step_zero_leaves_nothing(ws, tmp_path):
     assert status is JobStatus.FAILED and "0.300 Å apart" in job.message
     assert ws.list_trajectories() == []
     assert list((ws.root / "trajectories").iterdir()) == []
-
-
-def _wait_for(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def test_live_follow_then_cancel_keeps_frames(ws, make_manager, cu_file):
