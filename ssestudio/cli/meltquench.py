@@ -91,8 +91,9 @@ def print_schedule(args: argparse.Namespace) -> int:
 
 
 def build_spec(args: argparse.Namespace):
-    """The :class:`~ssestudio.jobs.md.MeltQuenchSpec` of the parsed arguments."""
-    from ssestudio.jobs.md import MeltQuenchSpec, resume_spec
+    """The :class:`~ssestudio.jobs.meltquench.MeltQuenchSpec` of the parsed arguments."""
+    from ssestudio.jobs.md import resume_spec
+    from ssestudio.jobs.meltquench import MeltQuenchSpec
 
     if args.resume is not None:
         with open_workspace(args) as ws:

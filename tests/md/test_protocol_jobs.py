@@ -9,7 +9,8 @@ import pytest
 from ssestudio.calculators import clear_calculator_cache
 from ssestudio.core.errors import UserInputError
 from ssestudio.jobs import JobSpec, JobStatus, execute_job, store
-from ssestudio.jobs.md import MDSpec, MeltQuenchSpec, resume_spec
+from ssestudio.jobs.md import MDSpec, resume_spec
+from ssestudio.jobs.meltquench import MeltQuenchSpec
 from ssestudio.jobs.manager import serialise_spec
 from ssestudio.md import read_thermo
 
