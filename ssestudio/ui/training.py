@@ -77,9 +77,11 @@ class TrainingTab(AlertFeedback, pn.viewable.Viewer):
             m.evaluate, self._run.value, self._eval_dataset.value, self._eval_split.value))
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._curves = pn.Row(sizing_mode="stretch_width", name="training-curves")
-        self._metrics = w.Tabulator(None, show_index=False, disabled=True, max_height=300,
-                                    sortable=False, sizing_mode="stretch_width",
-                                    layout="fit_data_table")
+        # a plain HTML table: a Tabulator here sometimes kept showing an older frame in the
+        # browser when its value was replaced while the previous update was rendering
+        self._metrics = pn.pane.DataFrame(None, index=False, na_rep="", border=0,
+                                          sizing_mode="stretch_width", max_height=300,
+                                          styles={"overflow": "auto", "font-size": "90%"})
         self._parity = pn.Row(sizing_mode="stretch_width", name="training-parity")
         self._wire(jobs_model)
         self._on_presets()
@@ -202,7 +204,7 @@ class TrainingTab(AlertFeedback, pn.viewable.Viewer):
             _pane(parity_figure(parity, key="forces_eV_A", title="Force components",
                                 unit="eV/Å"))]) + (
             [_pane(element_error_figure(elements))] if elements else [])
-        self._metrics.value = pd.DataFrame(
+        self._metrics.object = pd.DataFrame(
             [_metric_display(r) for r in m.metrics_rows()],
             columns=[title for title, _ in _METRIC_TITLES.values()])
         self._on_runs()

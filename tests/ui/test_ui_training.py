@@ -205,10 +205,10 @@ def test_tab_layout_and_figures(trained):
     assert len(tab._curves.objects) == 3 and len(tab._parity.objects) == 3
     loss = tab._curves.objects[0].object
     assert type(loss.y_scale).__name__ == "LogScale" and loss.title.text == "Loss"
-    assert len(tab._metrics.value) == 3
+    assert len(tab._metrics.object) == 3
     assert tab._run.value == job_id and not tab._evaluate.disabled and tab._stop.disabled
     tab._guard(tab.model.evaluate, job_id, "cuau@1", "train")
-    assert "train, 33 structures" in tab._alert.object and len(tab._metrics.value) == 4
+    assert "train, 33 structures" in tab._alert.object and len(tab._metrics.object) == 4
     tab._guard(tab.model.evaluate, job_id, "nope@1", "test")
     assert tab._alert.visible and tab._alert.alert_type == "danger"
     assert "mace" in tab._model.disabled_options or not tab.model.presets["mace"]["missing"]
