@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 #: Modules whose import registers the built-in job kinds (later: MD, training, labelling).
 BUILTIN_JOB_MODULES: tuple[str, ...] = ("ssestudio.jobs.builtin", "ssestudio.jobs.md",
                                          "ssestudio.jobs.transport", "ssestudio.jobs.dataset",
-                                         "ssestudio.jobs.training", "ssestudio.jobs.meltquench")
+                                         "ssestudio.jobs.training", "ssestudio.jobs.meltquench",
+                                         "ssestudio.jobs.structure")
 
 _REGISTRY: dict[str, type["JobSpec"]] = {}
 S = TypeVar("S", bound=type["JobSpec"])

@@ -14,6 +14,7 @@ TABS: list[tuple[str, str]] = [
     ("Trajectories", "ssestudio.ui.trajectories:TrajectoriesTab"),
     ("Dataset", "ssestudio.ui.dataset:DatasetTab"),
     ("Training", "ssestudio.ui.training:TrainingTab"),
+    ("MD", "ssestudio.ui.md:MDTab"),
     ("Conductivity", "ssestudio.ui.conductivity:ConductivityTab"),
 ]
 
@@ -46,9 +47,14 @@ def create_app(workspace, manager, *, max_upload_mb: float = 200.0):
     pn.extension("tabulator", notifications=False)
     jobs = JobsPanel(manager)
     tabs = pn.Tabs(dynamic=False, sizing_mode="stretch_width", name="areas")
+    built = {}
     for title, ref in TABS:
         tab = _load(ref)(workspace, manager, max_upload_mb=max_upload_mb, jobs_model=jobs.model)
         tabs.append((title, tab))
+        built[title] = tab
+    for tab in built.values():
+        if hasattr(tab, "connect"):  # links between tabs (e.g. MD -> Conductivity)
+            tab.connect(built, tabs)
     template = pn.template.BootstrapTemplate(
         title="SSE Studio", header_background="#1f4e79",
         sidebar_width=0, collapsed_sidebar=True)

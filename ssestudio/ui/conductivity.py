@@ -97,6 +97,14 @@ class ConductivityTab(AlertFeedback, pn.viewable.Viewer):
             jobs_model.param.watch(lambda _: m.collect(), "finished_version")
         self._on_results()
 
+    def receive(self, trajectory_ids) -> list[int] | None:
+        """Analyse these trajectories (sent by another tab, e.g. a finished MD sweep): tick
+        exactly them and submit their transport jobs; returns the job ids (None when the
+        input was refused: the reason is in this tab's alert)."""
+        self.model.refresh()
+        self.model.select(trajectory_ids)
+        return self._guard(self.model.analyse)
+
     # ---- helpers -----------------------------------------------------------------------
     def _traj_frame(self):
         import pandas as pd

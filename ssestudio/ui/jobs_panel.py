@@ -99,7 +99,8 @@ class JobsPanel(pn.viewable.Viewer):
             self._frame(), show_index=False, disabled=True, selectable=1, height=260,
             sizing_mode="stretch_width", formatters={"progress_pct": {"type": "progress", "max": 100, "legend": True}},
             titles={"progress_pct": "progress", "eta": "ETA"},
-            widths={"id": 45, "status": 90, "progress_pct": 110, "eta": 60})
+            widths={"id": 45, "status": 90, "progress_pct": 110, "eta": 60},
+            css_classes=["ssestudio-jobs-table"])
         self._table.param.watch(self._on_select, "selection")
         self._cancel = pn.widgets.Button(label="Cancel job", color="warning",
                                          disabled=True)

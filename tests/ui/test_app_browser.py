@@ -70,7 +70,8 @@ def select_and_cancel(page, *, kind: str, within_s: float = 90.0) -> None:
 
     deadline = time.monotonic() + within_s
     while True:
-        page.locator('.tabulator-cell[tabulator-field="kind"]', has_text=kind).first.click()
+        page.locator('.ssestudio-jobs-table .tabulator-cell[tabulator-field="kind"]',
+                     has_text=kind).first.click()
         try:
             page.get_by_role("button", name="Cancel job").click(timeout=5_000)
             return
@@ -102,6 +103,6 @@ def test_follows_a_running_md_job_and_cancels_it(app_page, manager, seeded_works
     traj = seeded_workspace.get_trajectory("cu-live")
     assert traj.n_frames > 1  # frames written before the cancel are kept
     page.reload()  # all job state lives in the workspace: a reload shows the same jobs
-    status = page.locator('.tabulator-cell[tabulator-field="status"]', has_text="cancelled")
+    status = page.locator('.ssestudio-jobs-table .tabulator-cell[tabulator-field="status"]', has_text="cancelled")
     status.first.wait_for(timeout=60_000)
     assert_all_local(page.urls)

@@ -76,7 +76,7 @@ def test_conductivity_tab_draws_msd_and_arrhenius_offline(seeded_workspace, mana
             page.get_by_role("button", name="SVG").click()  # the toolbar's save tool: SVG
             page.wait_for_function(f"() => ({BOKEH_CANVASES})('svg') >= 2", timeout=30_000)
             with page.expect_download(timeout=30_000) as download:
-                page.locator("[title=Save]").first.click()
+                page.locator("[title=Save] >> visible=true").first.click()
             assert download.value.suggested_filename == "msd.svg"
             download.value.save_as(tmp_path / "msd.svg")
             assert (tmp_path / "msd.svg").read_text().startswith("<svg")
