@@ -1,4 +1,4 @@
-"""User feedback shared by the tabs: one alert pane, and errors turned into its message."""
+"""Shared by the tabs: one alert pane and errors turned into its message; periodic refresh."""
 
 from __future__ import annotations
 
@@ -19,3 +19,21 @@ class AlertFeedback:
         except (SSEStudioError, OSError) as exc:
             self._show(str(exc), "danger")
             return None
+
+
+class Polling:
+    """Mixin for views refreshed by ``self._tick()`` every ``self._refresh_s`` seconds."""
+
+    _refresh_s: float = 2.0
+    _callback = None
+
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+    def start_polling(self) -> None:
+        """Refresh every ``_refresh_s`` seconds while the page is open (idempotent)."""
+        import panel as pn
+
+        if self._callback is None and pn.state.curdoc is not None:
+            self._callback = pn.state.add_periodic_callback(
+                self._tick, period=int(1000 * self._refresh_s))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import panel as pn
 
 from ssestudio.core.errors import SSEStudioError
-from ssestudio.ui.feedback import AlertFeedback
+from ssestudio.ui.feedback import AlertFeedback, Polling
 from ssestudio.ui.md_model import MELT_FIELDS, PROTOCOLS, MDForm
 from ssestudio.ui.md_runs import MDRuns
 
@@ -83,7 +83,7 @@ def speciation_rows(analysis: dict) -> list[dict]:
     return rows
 
 
-class MDTab(AlertFeedback, pn.viewable.Viewer):
+class MDTab(AlertFeedback, Polling, pn.viewable.Viewer):
     """The MD tab (see the module docstring)."""
 
     def __init__(self, workspace, manager, *, max_upload_mb: float = 200.0, jobs_model=None,
@@ -98,7 +98,6 @@ class MDTab(AlertFeedback, pn.viewable.Viewer):
         self._traj = None
         self._shown_output = None
         self._refresh_s = refresh_s
-        self._callback = None
         self._thermo_key = None
         self._source = None
         w = pn.widgets
@@ -133,6 +132,8 @@ class MDTab(AlertFeedback, pn.viewable.Viewer):
         self._output.param.watch(lambda e: self._guard(self.runs.choose_output, e.new), "value")
         self._stop = w.Button(label="Stop", color="warning", disabled=True, align="end")
         self._stop.on_click(lambda *_e: self._guard(self._on_stop))
+        self._resume = w.Button(label="Resume", disabled=True, align="end")
+        self._resume.on_click(lambda *_e: self._guard(self.runs.resume))
         self._send = w.Button(label="Send to Conductivity", align="end")
         self._send.on_click(lambda *_e: self._guard(self.runs.send_to_conductivity))
         self._status = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -201,12 +202,6 @@ class MDTab(AlertFeedback, pn.viewable.Viewer):
     def _tick(self) -> None:
         self._guard(self.runs.poll)
 
-    def start_polling(self) -> None:
-        """Refresh every ``refresh_s`` seconds while the page is open."""
-        if self._callback is None and pn.state.curdoc is not None:
-            self._callback = pn.state.add_periodic_callback(
-                self._tick, period=int(1000 * self._refresh_s))
-
     # ---- form --------------------------------------------------------------------------
     def _on_choices(self) -> None:
         f = self.form
@@ -273,6 +268,7 @@ class MDTab(AlertFeedback, pn.viewable.Viewer):
             self._runs.selection = self._ticked()
         focus = self.runs.focus
         self._stop.disabled = not self.runs.running
+        self._resume.disabled = not self.runs.resumable
         lines = []
         if focus is not None:
             row = next((r for r in self.runs.runs if r["id"] == focus), None)
@@ -309,7 +305,7 @@ class MDTab(AlertFeedback, pn.viewable.Viewer):
             return
         self.manager.cancel(focus)
         self._show(f"Stopping job {focus}: it writes a checkpoint and keeps the frames so far "
-                   "(resume it from the CLI with `ssestudio md --resume`).", "warning")
+                   "(**Resume** continues it).", "warning")
 
     # ---- live thermo -------------------------------------------------------------------
     def _draw_thermo(self) -> None:
@@ -375,7 +371,7 @@ class MDTab(AlertFeedback, pn.viewable.Viewer):
             pn.pane.Markdown(_HELP, sizing_mode="stretch_width"), width=400)
         schedule = pn.Card(self._schedule, title="Protocol schedule",
                            sizing_mode="stretch_width")
-        runs = pn.Card(self._runs, pn.Row(self._output, self._stop, self._send),
+        runs = pn.Card(self._runs, pn.Row(self._output, self._stop, self._resume, self._send),
                        self._status, title="Runs (tick to follow; tick a sweep's runs to send)",
                        sizing_mode="stretch_width")
         live = pn.Card(self._thermo, pn.Column(self.player, sizing_mode="stretch_width"),

@@ -132,8 +132,18 @@ class MDRuns(param.Parameterized):
         focus = self.focus
         options = {}
         if focus is not None:
-            for rec in self.workspace.list_trajectories():
-                if rec.job_id == focus:
+            trajectories = self.workspace.list_trajectories()
+            jobs, job = {focus}, self._records.get(focus)
+            while job is not None:  # a resumed run appends to its original's trajectories
+                resumed = (job.spec.get("params") or {}).get("resume")
+                origin = next((t.job_id for t in trajectories if resumed is not None and
+                               (t.id == resumed or t.name == resumed)), None)
+                if origin is None or origin in jobs:
+                    break
+                jobs.add(origin)
+                job = self._records.get(origin)
+            for rec in trajectories:
+                if rec.job_id in jobs:
                     options[f"{rec.name} ({rec.n_frames} frames)"] = rec.id
         if options != self.outputs:
             self.outputs = options
@@ -162,6 +172,31 @@ class MDRuns(param.Parameterized):
         """Whether the focused job is still queued or running."""
         focus = self.focus
         return focus is not None and focus in self._records and not self._records[focus].done
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the focused job was cancelled or failed after writing a trajectory."""
+        rec = self._records.get(self.focus) if self.focus is not None else None
+        return (rec is not None and str(rec.status) in ("cancelled", "failed", "interrupted")
+                and bool(self.outputs))
+
+    def resume(self) -> int:
+        """Continue the focused (cancelled, failed or interrupted) run from its last
+        checkpoint as a new job (:func:`ssestudio.jobs.md.resume_spec`); it is ticked and
+        shown. Returns the new job id."""
+        from ssestudio.jobs.md import resume_spec
+
+        if not self.resumable:
+            raise UserInputError("tick a cancelled, failed or interrupted MD run that wrote a "
+                                 "trajectory to resume it")
+        first = next(iter(self.outputs.values()))  # the protocol output holds the checkpoint
+        spec = resume_spec(self.workspace, first)
+        spec.preflight(self.workspace)
+        job_id = self.manager.submit(spec)
+        self.message = (f"Resuming job {self.focus} as job {job_id} from its last checkpoint; "
+                        "frames are appended to the same trajectories.")
+        self.select([job_id])
+        return job_id
 
     # ---- thermo ------------------------------------------------------------------------
     def trajectory_record(self):

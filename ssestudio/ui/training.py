@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from ssestudio.ui.feedback import AlertFeedback
+from ssestudio.ui.feedback import AlertFeedback, Polling
 from ssestudio.ui.plots import fmt as _fmt
 from ssestudio.ui.training_model import (EVAL_SPLITS, PUBLISHED_RANGE, PUBLISHED_TEXT,
                                          TrainingModel)
@@ -45,14 +45,14 @@ def _metric_display(row: dict) -> dict:
             for key, (title, spec) in _METRIC_TITLES.items()}
 
 
-class TrainingTab(AlertFeedback, pn.viewable.Viewer):
+class TrainingTab(AlertFeedback, Polling, pn.viewable.Viewer):
     """The Training tab: form, runs list, live curves, metrics, parity plots, evaluation."""
 
     def __init__(self, workspace, manager, *, max_upload_mb: float = 200.0, jobs_model=None,
                  refresh_s: float = 2.0, **params) -> None:
         super().__init__(**params)
         self.model = m = TrainingModel(workspace, manager)
-        self._refresh_s, self._callback = refresh_s, None
+        self._refresh_s = refresh_s
         w = pn.widgets
         self._alert = pn.pane.Alert("", visible=False, sizing_mode="stretch_width")
         self._dataset = w.Select(label="Dataset and version", options=m.dataset_options,
@@ -110,11 +110,6 @@ class TrainingTab(AlertFeedback, pn.viewable.Viewer):
         """The periodic refresh: cheap (a jobs query, file stats of the ticked runs)."""
         self._guard(self.model.poll)
 
-    def start_polling(self) -> None:
-        """Refresh every ``refresh_s`` seconds while the page is open."""
-        if self._callback is None and pn.state.curdoc is not None:
-            self._callback = pn.state.add_periodic_callback(
-                self._tick, period=int(1000 * self._refresh_s))
 
     # ---- form and runs -----------------------------------------------------------------
     def _on_datasets(self) -> None:

@@ -185,3 +185,29 @@ def test_tab_shows_the_fields_of_the_protocol_and_draws_the_schedule(seeded_work
     assert tab._summary.object.startswith("⚠ temperatures must be numbers")
     tab._guard(tab._on_launch)  # what the Launch button does
     assert tab._alert.alert_type == "danger" and manager.list() == []
+
+
+def test_a_stopped_run_resumes_into_the_same_trajectory(seeded_workspace, manager):
+    form = MDForm(seeded_workspace, **{**SHORT, "duration_ps": 1.0})
+    (job,) = form.launch(manager)
+    runs = MDRuns(seeded_workspace, manager)
+    runs.select([job])
+    deadline = time.monotonic() + 60
+    while not (runs.outputs and runs.thermo() and len(runs.thermo()["time_ps"]) >= 3):
+        assert time.monotonic() < deadline, "no frames written"
+        runs.poll()
+        time.sleep(0.2)
+    assert not runs.resumable  # still running
+    with pytest.raises(UserInputError, match="cancelled, failed or interrupted"):
+        runs.resume()
+    manager.cancel(job)
+    (rec,) = wait_done(manager, [job], runs)
+    assert str(rec.status) == "cancelled" and runs.resumable
+    (tid,) = runs.outputs.values()
+    kept = seeded_workspace.get_trajectory(tid).n_frames
+    new = runs.resume()
+    assert runs.focus == new and list(runs.outputs.values()) == [tid]  # same trajectory
+    (done,) = wait_done(manager, [new], runs)
+    assert str(done.status) == "succeeded", done.error
+    assert seeded_workspace.get_trajectory(tid).n_frames == 101 > kept
+    assert len(runs.thermo()["time_ps"]) == 101
