@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "errors of a model or ensemble on a dataset split (energy, forces, stress)"),
     "structure": ("ssestudio.cli.structure",
                   "density, RDFs, coordination, bond angles, speciation, S(q), XRD of a structure"),
+    "rotation": ("ssestudio.cli.rotation",
+                 "anion rotation (paddle-wheel) vs cation hops: C1/C2 times, events, enrichment"),
 }
 
 

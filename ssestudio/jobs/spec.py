@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 BUILTIN_JOB_MODULES: tuple[str, ...] = ("ssestudio.jobs.builtin", "ssestudio.jobs.md",
                                          "ssestudio.jobs.transport", "ssestudio.jobs.dataset",
                                          "ssestudio.jobs.training", "ssestudio.jobs.meltquench",
-                                         "ssestudio.jobs.structure")
+                                         "ssestudio.jobs.structure", "ssestudio.jobs.rotation")
 
 _REGISTRY: dict[str, type["JobSpec"]] = {}
 S = TypeVar("S", bound=type["JobSpec"])
