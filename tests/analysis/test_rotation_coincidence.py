@@ -57,6 +57,21 @@ def test_hops_triggered_by_rotations_are_enriched(triggered):
     assert r.xcorr.peak_lag_ps == pytest.approx(0.1, abs=0.05) and r.xcorr.peak_value > 0.5
 
 
+def test_coincident_pairs_are_the_counted_coincidences(triggered):
+    run, r = triggered
+    pairs = r.pairs
+    assert len(pairs["rotation"]) == r.summary()["coincidences_observed"]
+    assert np.all(np.abs(pairs["dt_ps"]) <= 0.5 + 1e-9) and np.all(pairs["distance_A"] <= 4.0)
+    assert np.all(np.abs(np.diff(np.abs(pairs["dt_ps"]))) >= 0) and np.all(
+        np.diff(np.abs(pairs["dt_ps"])) >= -1e-12)  # closest in time first
+    # each triggered hop is paired with its own rotation 100 fs before it
+    rot_t = r.rotation_events.time_ps[pairs["rotation"]]
+    hop_t = r.hop_events.time_ps[pairs["hop"]]
+    assert np.allclose(hop_t - rot_t, pairs["dt_ps"])
+    assert np.mean(np.isclose(pairs["dt_ps"], 0.1, atol=0.06)) > 0.3
+    assert r.to_dict()["pairs"]["hop"] == pairs["hop"].tolist()
+
+
 def test_independent_hops_give_an_interval_containing_one(independent):
     run, r = independent
     s = r.summary()

@@ -28,6 +28,7 @@ from ssestudio.analysis.rotation.anions import resolve_anion
 from ssestudio.analysis.rotation.coincidence import (
     CrossCorrelation,
     EnrichmentGrid,
+    coincident_pairs,
     compute_enrichment,
     cross_correlation,
     enrichment_verdict,
@@ -193,6 +194,10 @@ def analyze_series(series: RotorSeries, config: RotationConfig, *, source: str =
         notes.append(f"chance coincidences are common ({grid.cell('expected') / len(hop):.2f} "
                      "per hop): rotation events are so frequent that coincidence cannot tell "
                      "much; raise rotation_threshold_deg or narrow coincidence_dt_ps")
+    pairs = coincident_pairs(
+        rot.frame, rot.index, hop.frame, hop.position_A, centres_A=series.centres_A[:, keep],
+        cells=series.cells, dt_frames=int(round(config.coincidence_dt_ps * 1000.0 / dt)),
+        r_A=config.coincidence_r_A, timestep_fs=dt)
     report(0.9, "rotation-mobility cross-correlation")
     xcorr = _xcorr(series, keep, rot_signal, hop_signal, h_r, h_h, config)
     verdict = enrichment_verdict(grid, n_rotations=len(rot), n_hops=len(hop),
@@ -204,7 +209,7 @@ def analyze_series(series: RotorSeries, config: RotationConfig, *, source: str =
         n_frames=T, timestep_fs=dt, duration_ps=(T - 1) * dt / 1000.0,
         temperature_K=temperature_K, n_cations=len(series.cation_atoms), units=units, c1=c1,
         c2=c2, angles=angles, rotation_events=rot, hop_events=hop, enrichment=grid, xcorr=xcorr,
-        verdict=verdict, config=config, warnings=tuple(dict.fromkeys(notes)))
+        verdict=verdict, config=config, warnings=tuple(dict.fromkeys(notes)), pairs=pairs)
 
 
 def _unit_report(series: RotorSeries, keep, rmsd, notes) -> UnitReport:

@@ -180,6 +180,68 @@ def compute_enrichment(rotation_frame: np.ndarray, rotation_unit: np.ndarray,
                  confidence=confidence, rng=rng)
 
 
+def coincident_pairs(rotation_frame: np.ndarray, rotation_unit: np.ndarray,
+                     hop_frame: np.ndarray, hop_position_A: np.ndarray, *,
+                     centres_A: np.ndarray, cells: np.ndarray, dt_frames: int, r_A: float,
+                     timestep_fs: float, max_pairs: int = 5000) -> dict[str, np.ndarray]:
+    """The rotation-hop pairs counted as coincident at one ``(dt, r)``: a rotation event
+    of a unit whose centre is within ``r_A`` of the cation at its hop, at most
+    ``dt_frames`` frames before or after it (the same rule as :func:`compute_enrichment`).
+
+    Parameters
+    ----------
+    rotation_frame, rotation_unit : ndarray of int, shape (n_r,)
+        Rotation events: frame and unit number.
+    hop_frame : ndarray of int, shape (n_h,)
+        Hop events' frames.
+    hop_position_A : ndarray, shape (n_h, 3)
+        Cation position at each hop, Å.
+    centres_A : ndarray, shape (T, U, 3)
+        Unit centres per frame, Å.
+    cells : ndarray, shape (T, 3, 3)
+        Cells, Å.
+    dt_frames : int
+        Time window, frames.
+    r_A : float
+        Distance, Å.
+    timestep_fs : float
+        Time between frames, fs (for ``dt_ps``).
+    max_pairs : int
+        Keep at most this many (the closest in time first).
+
+    Returns
+    -------
+    dict
+        ``rotation`` and ``hop`` (event indices, shape (n,)), ``dt_ps`` (hop time minus
+        rotation time) and ``distance_A``, sorted by ``|dt_ps|``.
+    """
+    empty = {"rotation": np.zeros(0, int), "hop": np.zeros(0, int), "dt_ps": np.zeros(0),
+             "distance_A": np.zeros(0)}
+    if not len(rotation_frame) or not len(hop_frame):
+        return empty
+    j, u, d = _near_pairs(np.asarray(hop_frame), np.asarray(hop_position_A, float),
+                          centres_A, cells, float(r_A))
+    order = np.lexsort((rotation_frame, rotation_unit))
+    units_sorted, frames_sorted = rotation_unit[order], rotation_frame[order]
+    rot_i, hop_i, dts, dist = [], [], [], []
+    for jj, uu, dd in zip(j, u, d):
+        lo, hi = np.searchsorted(units_sorted, uu), np.searchsorted(units_sorted, uu, "right")
+        f = frames_sorted[lo:hi]
+        a = np.searchsorted(f, hop_frame[jj] - dt_frames)
+        b = np.searchsorted(f, hop_frame[jj] + dt_frames, "right")
+        for k in order[lo + a:lo + b]:
+            rot_i.append(k)
+            hop_i.append(jj)
+            dts.append((hop_frame[jj] - rotation_frame[k]) * timestep_fs / 1000.0)
+            dist.append(dd)
+    if not rot_i:
+        return empty
+    dts_a = np.asarray(dts)
+    keep = np.argsort(np.abs(dts_a), kind="stable")[:max_pairs]
+    return {"rotation": np.asarray(rot_i)[keep], "hop": np.asarray(hop_i)[keep],
+            "dt_ps": dts_a[keep], "distance_A": np.asarray(dist)[keep]}
+
+
 def _near_pairs(hop_frame, hop_pos, centres, cells, r_max, chunk: int = 4096):
     """(hop, unit, distance) of every unit centre within ``r_max`` of a hop."""
     js, us, ds = [], [], []

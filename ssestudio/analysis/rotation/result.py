@@ -174,6 +174,10 @@ class RotationResult:
         Settings used.
     warnings : tuple of str
         What a reader must know before quoting the numbers.
+    pairs : dict or None
+        The coincident rotation-hop pairs at (``coincidence_dt_ps``,
+        ``coincidence_r_A``): ``rotation``/``hop`` event indices, ``dt_ps``,
+        ``distance_A`` (:func:`~ssestudio.analysis.rotation.coincidence.coincident_pairs`).
     """
 
     anion: str
@@ -195,6 +199,7 @@ class RotationResult:
     verdict: str
     config: RotationConfig
     warnings: tuple[str, ...] = ()
+    pairs: dict | None = None
 
     def summary(self) -> dict:
         """The flat headline numbers (the keys of ``ssestudio rotation --json``)."""
@@ -240,7 +245,9 @@ class RotationResult:
                 events={"rotation": self.rotation_events.to_dict(),
                         "hop": self.hop_events.to_dict()},
                 enrichment_grid=None if self.enrichment is None else self.enrichment.to_dict(),
-                cross_correlation=self.xcorr.to_dict())
+                cross_correlation=self.xcorr.to_dict(),
+                pairs=None if self.pairs is None else {k: np.asarray(v).tolist()
+                                                       for k, v in self.pairs.items()})
         return json_safe(out)
 
 
