@@ -16,6 +16,7 @@ TABS: list[tuple[str, str]] = [
     ("Training", "ssestudio.ui.training:TrainingTab"),
     ("MD", "ssestudio.ui.md:MDTab"),
     ("Conductivity", "ssestudio.ui.conductivity:ConductivityTab"),
+    ("Paddle-wheel", "ssestudio.ui.rotation:PaddleWheelTab"),
 ]
 
 
