@@ -40,6 +40,7 @@ import numpy as np
 from ssestudio.analysis.arrhenius_table import TransportTable, read_transport_table
 from ssestudio.analysis.temperature_models import MODELS, TemperatureModel
 from ssestudio.core.errors import UserInputError
+from ssestudio.core.jsonsafe import json_safe as _json_safe
 
 __all__ = ["LocalActivationEnergy", "ModelFit", "TemperatureFit", "TransportTable",
            "fit_model", "fit_temperature_dependence", "read_transport_table"]
@@ -478,15 +479,3 @@ def _model_names(models) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

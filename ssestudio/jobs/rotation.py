@@ -149,7 +149,7 @@ class RotationSpec(JobSpec):
     def run(self, ctx: JobContext) -> dict:
         from ssestudio.analysis.rotation import analyze_rotation
         from ssestudio.analysis.rotation.analyze import sites_from_structure
-        from ssestudio.analysis.rotation.result import json_safe
+        from ssestudio.core.jsonsafe import json_safe
         from ssestudio.core.files import atomic_write
 
         rec = ctx.workspace.get_trajectory(self.trajectory)

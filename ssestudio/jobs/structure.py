@@ -123,7 +123,7 @@ class StructureSpec(JobSpec):
 
     def run(self, ctx: "JobContext") -> dict:
         from ssestudio.analysis.structure import analyze_structure
-        from ssestudio.jobs.transport import json_safe
+        from ssestudio.core.jsonsafe import json_safe
 
         rec = ctx.workspace.get_trajectory(self.trajectory)
         ctx.progress(0.0, f"reading {rec.name}")

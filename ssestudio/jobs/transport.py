@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ssestudio.core.errors import UserInputError
+from ssestudio.core.jsonsafe import json_safe
 from ssestudio.jobs.spec import JobSpec, register_job
 
 if TYPE_CHECKING:
@@ -195,21 +196,6 @@ def _reporter(ctx: JobContext):
 
 
 # ---- saving and re-fitting --------------------------------------------------------------
-def json_safe(obj: Any) -> Any:
-    """``obj`` with NaN/inf floats as None and numpy scalars/arrays as Python values."""
-    if isinstance(obj, Mapping):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, np.ndarray)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
-
-
 def _msd_meta(msd: MSDResult) -> dict:
     return {k: getattr(msd, k) for k in _META}
 

@@ -9,8 +9,6 @@ None.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +18,7 @@ from ssestudio.analysis.rotation.config import RotationConfig
 from ssestudio.analysis.rotation.events import Events
 from ssestudio.analysis.rotation.orientation import RelaxationFit
 from ssestudio.analysis.rotation.series import Checkpoint
+from ssestudio.core.jsonsafe import json_safe
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,16 +250,3 @@ class RotationResult:
         return json_safe(out)
 
 
-def json_safe(obj):
-    """``obj`` with NaN/inf as None, numpy values as Python values, tuples as lists."""
-    if isinstance(obj, Mapping):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, np.ndarray)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

@@ -19,7 +19,6 @@ A thin facade over the layers, each usable alone:
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -60,6 +59,7 @@ from ssestudio.analysis.structure.xrd import (
     xrd_from_rdf,
 )
 from ssestudio.core.errors import UserInputError
+from ssestudio.core.jsonsafe import json_safe as _json_safe
 
 
 @dataclass(frozen=True)
@@ -234,18 +234,6 @@ class StructureAnalysis:
             out["versus_temperature"] = cell.get("versus_temperature")
             out["rdf"] = self.rdf.to_dict()
         return _json_safe(out)
-
-
-def _json_safe(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (np.floating, np.integer)):
-        return _json_safe(value.item())
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def analyze_structure(source: Source, config: StructureConfig | None = None, **options
