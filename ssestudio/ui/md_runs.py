@@ -79,6 +79,7 @@ class MDRuns(param.Parameterized):
         self._thermo_key: tuple = ()
         self._analyses: dict[int, dict] = {}  # trajectory id -> structure.json
         self._pending: dict[int, int] = {}  # structure job id -> trajectory id
+        self._searched: set[int] = set()
         self.poll()
 
     # ---- runs --------------------------------------------------------------------------
@@ -281,7 +282,9 @@ class MDRuns(param.Parameterized):
             self._analyses[tid] = load_structure_result(rec.result["path"])
             self.message = f"Structure analysis (job {job_id}) loaded."
             changed = True
-        if self.output is not None and self.output not in self._analyses:
+        if self.output is not None and self.output not in self._analyses \
+                and self.output not in self._searched:
+            self._searched.add(self.output)  # earlier analyses: looked up once per output
             for rec in self.manager.list(limit=500, status="succeeded"):
                 if rec.kind == "structure" and (rec.result or {}).get(
                         "trajectory_id") == self.output:
