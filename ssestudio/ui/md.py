@@ -268,6 +268,9 @@ class MDTab(AlertFeedback, Polling, pn.viewable.Viewer):
             self._runs.selection = self._ticked()
         focus = self.runs.focus
         self._stop.disabled = not self.runs.running
+        if self.player.follow and not self.runs.running:  # the run ended: last frames, stop
+            self.player.poll_follow()
+            self.player.follow = False
         self._resume.disabled = not self.runs.resumable
         lines = []
         if focus is not None:
@@ -322,9 +325,6 @@ class MDTab(AlertFeedback, Polling, pn.viewable.Viewer):
             self._source = ColumnDataSource(data) if data else None
             self._thermo.objects = ([] if self._source is None else
                                     [_pane(f) for f in thermo_figures(self._source)])
-        if self.player.follow and not self.runs.running:
-            self.player.poll_follow()
-            self.player.follow = False
         self._on_runs()
 
     # ---- analysis ----------------------------------------------------------------------
