@@ -22,13 +22,11 @@ class AlertFeedback:
 
 
 class Polling:
-    """Mixin for views refreshed by ``self._tick()`` every ``self._refresh_s`` seconds."""
+    """Mixin for views refreshed every ``self._refresh_s`` seconds by their own
+    ``self._tick()`` method (which the view defines)."""
 
     _refresh_s: float = 2.0
     _callback = None
-
-    def _tick(self) -> None:
-        raise NotImplementedError
 
     def start_polling(self) -> None:
         """Refresh every ``_refresh_s`` seconds while the page is open (idempotent)."""
