@@ -105,16 +105,11 @@ def build_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ssestudio.analysis.rotation import analyze_rotation
-    from ssestudio.cli.structure import open_target
-    from ssestudio.io import Trajectory
+    from ssestudio.cli.structure import opened_target
 
     config = build_config(args)
-    target = open_target(args)
-    try:
+    with opened_target(args) as target:
         result = analyze_rotation(target, config)
-    finally:
-        if isinstance(target, Trajectory):
-            target.close()
     if args.json:
         print_json(result.to_dict(detail=args.full))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from ssestudio.cli.common import (
@@ -114,17 +115,25 @@ def open_target(args: argparse.Namespace):
                              f"{ws.root} ({exc}); `ssestudio trajectory list` shows them") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    from ssestudio.analysis.structure import analyze_structure
+@contextmanager
+def opened_target(args: argparse.Namespace):
+    """:func:`open_target` as a context: a workspace trajectory is closed at the end."""
     from ssestudio.io import Trajectory
 
-    config = build_config(args)
     target = open_target(args)
     try:
-        result = analyze_structure(target, config)
+        yield target
     finally:
         if isinstance(target, Trajectory):
             target.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from ssestudio.analysis.structure import analyze_structure
+
+    config = build_config(args)
+    with opened_target(args) as target:
+        result = analyze_structure(target, config)
     out = result.to_dict(curves=args.curves)
     if args.json:
         print_json(out)

@@ -163,12 +163,24 @@ class ThermoLog:
         self._fh.close()
 
 
+def parse_thermo(text: str) -> dict[str, np.ndarray]:
+    """A thermo log's text (CSV with a header line) as ``{column: (n,) array}``. A last
+    line that is not complete (a run still writing it) is left out."""
+    import io
+
+    lines = text.splitlines()
+    if not lines:
+        raise ValueError("empty thermo log")
+    names = lines[0].strip().split(",")
+    rows = [ln for ln in lines[1:] if ln.count(",") == len(names) - 1]
+    if not text.endswith("\n") and rows and rows[-1] == lines[-1]:
+        rows = rows[:-1]
+    if not rows:
+        return {name: np.empty(0) for name in names}
+    data = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=",", ndmin=2)
+    return {name: data[:, k] for k, name in enumerate(names)}
+
+
 def read_thermo(path: str | Path) -> dict[str, np.ndarray]:
     """A thermo log as ``{column: array}`` (columns of the file's header)."""
-    path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        names = fh.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    if data.size == 0:
-        return {name: np.empty(0) for name in names}
-    return {name: data[:, k] for k, name in enumerate(names)}
+    return parse_thermo(Path(path).read_text(encoding="utf-8"))

@@ -226,8 +226,9 @@ class MDTab(AlertFeedback, Polling, pn.viewable.Viewer):
         from ssestudio.ui.md_plots import schedule_figure
 
         try:
-            schedules = self.form.schedules()
-            self._summary.object = f"**{self.form.summary()}**"
+            specs = self.form.specs()  # built once for the plot and the summary
+            schedules = self.form.schedules(specs)
+            self._summary.object = f"**{self.form.summary(specs)}**"
         except SSEStudioError as exc:
             self._summary.object = f"⚠ {exc}"
             return

@@ -278,12 +278,13 @@ class MDForm(param.Parameterized):
         """The job specs of the chosen protocol (validated; nothing is submitted)."""
         return self.entry.build(self)
 
-    def schedules(self) -> list[dict]:
+    def schedules(self, specs: list | None = None) -> list[dict]:
         """Target temperature and pressure against time of each job the form would
-        submit: ``label``, ``time_ps``, ``temperature_K``, ``pressure_GPa`` (lists, NaN
-        where no thermostat/barostat acts), ``stages`` [(name, t0_ps, t1_ps, ensemble)]."""
+        submit (``specs``, default :meth:`specs`): ``label``, ``time_ps``,
+        ``temperature_K``, ``pressure_GPa`` (lists, NaN where no thermostat/barostat
+        acts), ``stages`` [(name, t0_ps, t1_ps, ensemble)]."""
         out = []
-        for spec in self.specs():
+        for spec in self.specs() if specs is None else specs:
             s = spec.protocol(seed=0).schedule()
             label = (f"{spec.temperature_K:g} K" if hasattr(spec, "temperature_K")
                      else self.entry.label)
@@ -296,11 +297,13 @@ class MDForm(param.Parameterized):
                                                                        s.ensembles))]})
         return out
 
-    def summary(self) -> str:
-        """One line: jobs, steps and simulated time of what would run."""
-        specs = self.specs()
-        steps = sum(spec.protocol(seed=0).n_steps for spec in specs)
-        ps = sum(spec.protocol(seed=0).duration_fs for spec in specs) / 1000.0
+    def summary(self, specs: list | None = None) -> str:
+        """One line: jobs, steps and simulated time of what would run (``specs``,
+        default :meth:`specs`)."""
+        specs = self.specs() if specs is None else specs
+        protocols = [spec.protocol(seed=0) for spec in specs]
+        steps = sum(p.n_steps for p in protocols)
+        ps = sum(p.duration_fs for p in protocols) / 1000.0
         return (f"{len(specs)} job{'s' if len(specs) > 1 else ''}, {steps:,} steps, "
                 f"{ps:g} ps simulated in all")
 

@@ -9,7 +9,6 @@ only when they changed).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +16,13 @@ import numpy as np
 import param
 
 from ssestudio.core.errors import UserInputError
+from ssestudio.md.thermo import parse_thermo as parse_thermo_text
 from ssestudio.ui.training_model import RunFiles
 
 __all__ = ["MD_KINDS", "MDRuns", "parse_thermo_text"]
 
 #: Job kinds listed in the MD tab.
 MD_KINDS = ("md", "meltquench")
-
-
-def parse_thermo_text(text: str) -> dict[str, np.ndarray]:
-    """A thermo log's text (CSV with a header line) as ``{column: (n,) array}``; a partly
-    written last line is dropped."""
-    lines = text.splitlines()
-    if not lines:
-        raise ValueError("empty thermo log")
-    names = lines[0].strip().split(",")
-    rows = [ln for ln in lines[1:] if ln.count(",") == len(names) - 1]
-    if not text.endswith("\n") and rows and rows[-1] == lines[-1]:
-        rows = rows[:-1]  # the last line may still be being written
-    if not rows:
-        return {n: np.empty(0) for n in names}
-    data = np.loadtxt(io.StringIO("\n".join(rows)), delimiter=",", ndmin=2)
-    return {n: data[:, k] for k, n in enumerate(names)}
 
 
 def _what(rec) -> str:
