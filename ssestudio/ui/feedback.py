@@ -35,3 +35,12 @@ class Polling:
         if self._callback is None and pn.state.curdoc is not None:
             self._callback = pn.state.add_periodic_callback(
                 self._tick, period=int(1000 * self._refresh_s))
+
+
+def ticked_ids(rows: list[dict], indices, selected: list[int]) -> list[int] | None:
+    """The ids of the ticked table rows (``indices``), newly ticked ones last (the last
+    one is shown); None when the ticks did not change ``selected``."""
+    chosen = [rows[i]["id"] for i in indices if i < len(rows)]
+    if sorted(chosen) == sorted(selected):
+        return None
+    return [i for i in chosen if i in selected] + [i for i in chosen if i not in selected]

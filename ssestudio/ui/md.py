@@ -14,7 +14,7 @@ from __future__ import annotations
 import panel as pn
 
 from ssestudio.core.errors import SSEStudioError
-from ssestudio.ui.feedback import AlertFeedback, Polling
+from ssestudio.ui.feedback import AlertFeedback, Polling, ticked_ids
 from ssestudio.ui.md_model import MELT_FIELDS, PROTOCOLS, MDForm
 from ssestudio.ui.md_runs import MDRuns
 
@@ -253,13 +253,9 @@ class MDTab(AlertFeedback, Polling, pn.viewable.Viewer):
         return [i for i, r in enumerate(self.runs.runs) if r["id"] in ids]
 
     def _on_tick(self, event) -> None:
-        rows = self.runs.runs
-        chosen = [rows[i]["id"] for i in event.new if i < len(rows)]
-        if sorted(chosen) == sorted(self.runs.selected):
-            return
-        new = [i for i in chosen if i not in self.runs.selected]
-        # the most recently ticked run is the one shown
-        self._guard(self.runs.select, [i for i in chosen if i not in new] + new)
+        ids = ticked_ids(self.runs.runs, event.new, self.runs.selected)
+        if ids is not None:
+            self._guard(self.runs.select, ids)
 
     def _on_runs(self) -> None:
         frame = self._runs_frame()

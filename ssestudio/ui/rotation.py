@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from ssestudio.ui.feedback import AlertFeedback
+from ssestudio.ui.feedback import AlertFeedback, ticked_ids
 from ssestudio.ui.rotation_model import CUSTOM, RotationExplorer
 
 _HELP = (
@@ -167,11 +167,9 @@ class PaddleWheelTab(AlertFeedback, pn.viewable.Viewer):
             self._results.selection = ticked
 
     def _on_tick(self, event) -> None:
-        rows = self.model.results
-        chosen = [rows[i]["id"] for i in event.new if i < len(rows)]
-        if sorted(chosen) != sorted(self.model.selected):
-            new = [i for i in chosen if i not in self.model.selected]
-            self._guard(self.model.select, [i for i in chosen if i not in new] + new)
+        ids = ticked_ids(self.model.results, event.new, self.model.selected)
+        if ids is not None:
+            self._guard(self.model.select, ids)
 
     # ---- figures -----------------------------------------------------------------------
     def _draw(self) -> None:
